@@ -1,0 +1,1 @@
+"""The MSM corpus factory: specs -> generated documents -> dedup -> quality -> packed shards."""

@@ -1,0 +1,68 @@
+"""The `msm` command: one subcommand per pipeline stage, plus spec and shard tools.
+
+Stages take their paths from `dvc.yaml` arguments and their settings from `params.yaml`.
+A subcommand's module is imported only when it runs, so `msm --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "params": ("pipeline.params_cli", "validate params.yaml and print it"),
+    "spec": ("pipeline.spec.cli", "lint and inspect specs"),
+    "base-model": ("pipeline.base_model", "materialize the base model from its pointer file"),
+    "generate": ("pipeline.generate.stage", "plan and generate documents for one spec"),
+    "dedup": ("pipeline.dedup.stage", "remove exact and near-duplicate documents"),
+    "quality": ("pipeline.quality.stage", "filter documents and apply the token budget"),
+    "pack": ("pipeline.pack.stage", "tokenize and pack documents into shards"),
+    "verify": ("pipeline.pack.verify", "check a shard folder's checksums and structure"),
+    "train-msm": ("training.msm", "MSM: LoRA continued pretraining on a spec's shards"),
+    "aft-data": ("training.aft_data", "build the AFT chats"),
+    "train-aft": ("training.aft", "AFT: SFT continuing the MSM adapter"),
+    "evaluate": ("training.evaluate", "value-generalization and held-out-loss evals"),
+}
+
+USER_ERRORS = ("ConfigError", "SpecError", "RecordError")
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    # No model hub unless the user asks for one (HF_HUB_OFFLINE=0).
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    parser = argparse.ArgumentParser(
+        prog="msm", description="Model Spec Midtraining corpus factory and experiment stages."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    for name, (module_name, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == chosen:
+            module = importlib.import_module(module_name)
+            p.description = (module.__doc__ or help_text).strip()
+            p.formatter_class = argparse.RawDescriptionHelpFormatter
+            module.add_arguments(p)
+            p.set_defaults(func=module.run)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        args.func(args)
+    except Exception as err:
+        if type(err).__name__ in USER_ERRORS or isinstance(err, FileNotFoundError):
+            print(f"error: {err}", file=sys.stderr)
+            raise SystemExit(2) from None
+        raise
+
+
+if __name__ == "__main__":
+    main()

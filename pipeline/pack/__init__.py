@@ -1,0 +1,1 @@
+"""Tokenize and pack documents into fixed-length training sequences, and verify shards."""

@@ -1,0 +1,115 @@
+"""`msm pack`: tokenize documents with the base tokenizer and pack them into shards.
+
+Shard folder (`corpora/<spec>/shards/`):
+- `{split}_tokens.npy`: [sequences, seq_len] token ids (uint16 when the vocabulary fits), padded;
+- `{split}_segments.npy`: [segments, 5] int64 (sequence, start, length, doc, offset);
+- `{split}_docs.json`: document ids, indexed by the segments' `doc` column;
+- `manifest.json`, written last: tokenizer name and hash, vocab size, seq_len, counts, padding
+  fraction and the sha256 of every file. `msm verify` checks all of it.
+Each document is followed by the EOS token; the split into train and validation is by document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+from tokenizers import Tokenizer
+
+from pipeline.config import PackParams, load_params, to_dict
+from pipeline.io import MANIFEST, atomic_dir, file_checksums, sha256_file, write_json
+from pipeline.pack.packing import layout
+from pipeline.record import read_documents
+
+log = logging.getLogger(__name__)
+SPLITS = ("train", "val")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--params", type=Path, default=Path("params.yaml"))
+    p.add_argument("--tokenizer", type=Path, required=True, help="folder with tokenizer.json")
+    p.add_argument("--input", type=Path, required=True, help="folder with documents.parquet")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--stats", type=Path, required=True, help="stats JSON (DVC metrics)")
+
+
+def run(args: argparse.Namespace) -> None:
+    params = load_params(args.params)
+    manifest = pack(
+        args.input / "documents.parquet",
+        args.tokenizer,
+        args.out,
+        params.pack,
+        params.seed,
+        params.model.name,
+    )
+    write_json(args.stats, manifest["splits"])
+
+
+def load_tokenizer(folder: Path) -> tuple[Tokenizer, int, str]:
+    """The fast tokenizer, its EOS id and the sha256 of tokenizer.json."""
+    path = folder / "tokenizer.json"
+    if not path.is_file():
+        raise SystemExit(
+            f"{path}: no tokenizer.json; run the base_model stage (`dvc repro base_model`)"
+        )
+    tok = Tokenizer.from_file(str(path))
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    eos = config.get("eos_token")
+    eos = eos["content"] if isinstance(eos, dict) else eos
+    eos_id = tok.token_to_id(eos) if eos else None
+    if eos_id is None:
+        raise SystemExit(f"{folder}/tokenizer_config.json: no usable eos_token; set one")
+    return tok, eos_id, sha256_file(path)
+
+
+def split_of(doc_id: str, seed: int, val_fraction: float) -> str:
+    h = int.from_bytes(hashlib.sha256(f"{seed}|{doc_id}".encode()).digest()[:8], "big")
+    return "val" if h / 2**64 < val_fraction else "train"
+
+
+def pack(src: Path, tokenizer: Path, out: Path, pp: PackParams, seed: int, model: str) -> dict:
+    table = read_documents(src)
+    ids = table.column("id").to_pylist()
+    texts = table.column("text").to_pylist()
+    tok, eos_id, tok_hash = load_tokenizer(tokenizer)
+    encoded = tok.encode_batch_fast(texts, add_special_tokens=False) if texts else []
+    tokens = [np.array([*e.ids, eos_id], dtype=np.int64) for e in encoded]
+    manifest: dict = {
+        "tokenizer": {
+            "name": model,
+            "sha256": tok_hash,
+            "vocab_size": tok.get_vocab_size(),
+            "eos_id": eos_id,
+        },
+        "seq_len": pp.seq_len,
+        "params": to_dict(pp),
+        "seed": seed,
+        "splits": {},
+    }
+    with atomic_dir(out) as tmp:
+        for split in SPLITS:
+            members = [
+                i for i in range(len(ids)) if split_of(ids[i], seed, pp.val_fraction) == split
+            ]
+            data, seg = layout([tokens[i] for i in members], pp.seq_len, eos_id, seed)
+            np.save(tmp / f"{split}_tokens.npy", data)
+            np.save(tmp / f"{split}_segments.npy", seg)
+            (tmp / f"{split}_docs.json").write_text(json.dumps([ids[i] for i in members]) + "\n")
+            real = int(seg[:, 2].sum()) if len(seg) else 0
+            manifest["splits"][split] = {
+                "documents": len(members),
+                "tokens": real,
+                "sequences": int(data.shape[0]),
+                "continued_documents": len({int(d) for d in seg[seg[:, 4] > 0, 3]}),
+                "padding_fraction": round(1 - real / data.size, 6) if data.size else 0.0,
+                "dtype": str(data.dtype),
+            }
+        manifest["files"] = file_checksums(tmp)
+        write_json(tmp / MANIFEST, manifest)
+    log.info("pack: %s", manifest["splits"])
+    return manifest

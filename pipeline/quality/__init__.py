@@ -1,0 +1,1 @@
+"""Heuristic quality and synthetic-artifact filters, and the per-spec token budget."""

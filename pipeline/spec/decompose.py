@@ -1,0 +1,111 @@
+"""Decompose a spec into subdomains (each with its verbatim excerpt) and labelled assertions.
+
+`values` specs: the overview and every section with text of its own is a subdomain; its
+assertions are the
+statements it makes. `rules` specs: every rule is a subdomain (its excerpt is the rule line and
+what follows it up to the next rule or heading) with exactly one compliance-style assertion, the
+rule itself, so the three rule specs decompose the same way and differ only in content.
+
+This is the deterministic, model-free decomposition used by the offline backend.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+from pipeline.io import sha256_text
+from pipeline.spec.parse import HEADING, RULE, Section, Spec
+
+LABELS = ("behavior", "value", "preference", "belief", "tone")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
+_MARKUP = re.compile(r"(\*\*|__|`|^\s*[-*+]\s+|^\s*\d+\.\s+)", re.MULTILINE)
+_LABEL_CUES = (
+    (
+        "preference",
+        r"\b(prefer|prefers|likes?|enjoys?|dislikes?|favou?rite|fond of|would rather)\b",
+    ),
+    ("value", r"\b(values?|because|matters?|important|worth|care[sd]? about|principle)\b"),
+    ("belief", r"\b(believes?|understands?|recogni[sz]es?|knows?|thinks?|holds? that)\b"),
+    ("tone", r"\b(tone|warm|gentle|humble|calm|curious|respectful|plain(ly)?|voice)\b"),
+    ("behavior", r"\b(should|must|will|never|always|does not|avoids?|refuses?|asks?)\b"),
+)
+
+
+@dataclass(frozen=True)
+class Assertion:
+    id: str
+    text: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Subdomain:
+    id: str
+    title: str
+    hash: str
+    excerpt: str
+    assertions: tuple[Assertion, ...]
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def label_of(sentence: str) -> str:
+    low = sentence.lower()
+    for label, pattern in _LABEL_CUES:
+        if re.search(pattern, low):
+            return label
+    return "belief"
+
+
+def sentences(text: str) -> list[str]:
+    plain = _MARKUP.sub("", text)
+    out = []
+    for para in re.split(r"\n\s*\n", plain):
+        para = " ".join(para.split())
+        out.extend(s.strip() for s in _SENTENCE.split(para) if s.strip())
+    return out
+
+
+def decompose(spec: Spec, min_words: int = 6, max_assertions: int = 8) -> list[Subdomain]:
+    if spec.kind == "rules":
+        return _rule_subdomains(spec)
+    subdomains = []
+    # The overview is a subdomain too: a spec that is all overview (one paragraph) still has one.
+    overview = Section("overview", "Overview", 1, 0, spec.overview)
+    for section in [overview, *spec.sections]:
+        found = [s for s in sentences(section.text) if len(s.split()) >= min_words]
+        if not found:
+            continue
+        if len(found) > max_assertions:  # spread the picks over the whole section
+            step = len(found) / max_assertions
+            found = [found[int(i * step)] for i in range(max_assertions)]
+        assertions = tuple(
+            Assertion(f"{section.id}#a{i + 1}", s, label_of(s)) for i, s in enumerate(found)
+        )
+        subdomains.append(
+            Subdomain(section.id, section.title, section.hash, section.text, assertions)
+        )
+    return subdomains
+
+
+def _rule_subdomains(spec: Spec) -> list[Subdomain]:
+    out = []
+    for rule in spec.rules:
+        section = next((s for s in spec.sections if s.id == rule.section_id), None)
+        excerpt = _rule_excerpt(section.text if section else spec.overview, rule.id)
+        assertion = Assertion(f"{rule.id}#a1", rule.text, "behavior")
+        title = f"{rule.id}: {section.title}" if section else rule.id
+        h = sha256_text(f"{rule.id}\n{excerpt}")[:16]
+        out.append(Subdomain(rule.id, title, h, excerpt, (assertion,)))
+    return out
+
+
+def _rule_excerpt(text: str, rule_id: str) -> str:
+    lines = text.splitlines()
+    start = next(i for i, ln in enumerate(lines) if (m := RULE.match(ln)) and m.group(1) == rule_id)
+    end = start + 1
+    while end < len(lines) and not RULE.match(lines[end]) and not HEADING.match(lines[end]):
+        end += 1
+    return "\n".join(lines[start:end]).strip()

@@ -1,0 +1,1 @@
+"""MSM continued pretraining, AFT data and SFT, and evals."""
