@@ -10,6 +10,7 @@ Held-out loss: mean next-token loss on the validation shards, base vs base + MSM
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import torch
 import yaml
 
 from pipeline.config import EvaluateParams, load_params
-from pipeline.io import write_json
+from pipeline.io import MANIFEST, write_json
 from training.aft_data import RESOURCES
 from training.data import IGNORE, PackedDataset
 from training.model import load_base, load_tokenizer, with_adapter
@@ -90,6 +91,14 @@ def preference_rate(model, tokenizer, eval_set: dict, batch: int) -> dict:
     return {"rate": round(mean, 4), "sem": round(sem, 4), "pairs": len(scores)}
 
 
+def _validation(shards: Path, limit: int) -> PackedDataset | None:
+    splits = json.loads((shards / MANIFEST).read_text())["splits"]
+    if splits["val"]["sequences"] == 0:
+        log.warning("%s: no validation sequences; held-out loss is not computed", shards)
+        return None
+    return PackedDataset(shards, "val", limit=limit)
+
+
 @torch.no_grad()
 def heldout_loss(model, dataset: PackedDataset, batch: int) -> float:
     total, count = 0.0, 0
@@ -115,7 +124,7 @@ def evaluate(
 ) -> dict:
     tokenizer = load_tokenizer(base)
     sets = {name: load_eval_set(name) for name in ep.sets}
-    val = PackedDataset(shards, "val", limit=ep.val_sequences)
+    val = _validation(shards, ep.val_sequences)
     metrics: dict = {"preference": {}, "heldout_loss": {}}
     model = load_base(base, dtype).eval()
     stages = [("base", None), ("msm", msm), ("msm_aft", aft)]
@@ -130,6 +139,7 @@ def evaluate(
                 m, tokenizer, es, ep.batch_size
             )
         if label in ("base", "msm"):
-            metrics["heldout_loss"][label] = heldout_loss(m, val, ep.batch_size)
+            loss = heldout_loss(m, val, ep.batch_size) if val is not None else None
+            metrics["heldout_loss"][label] = loss
         log.info("evaluate %s: %s", label, {k: v[label] for k, v in metrics["preference"].items()})
     return metrics

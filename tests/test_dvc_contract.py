@@ -1,0 +1,168 @@
+"""The DVC contract, on a copy of the repository in a temp dir with a tiny params profile.
+
+One built copy is shared by the tests of this module, which run in order: fresh build, spec
+edits, push/pull through a local remote, then an experiment on the other spec.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECS = ["general", "rules"]
+CORPUS_STAGES = ("generate", "dedup", "quality", "pack")
+EXPERIMENT_STAGES = ("train_msm", "train_aft", "evaluate")
+
+TINY = {
+    "specs": SPECS,
+    "spec": "general",
+    "generate": {"doc_types_per_section": 2, "ideas_per_doc_type": 3},
+    "pack": {"seq_len": 128, "val_fraction": 0.2},
+    "train_msm": {"max_steps": 2, "batch_size": 2},
+    "aft_data": {"samples": 16},
+    "train_aft": {"max_steps": 2, "batch_size": 4, "max_length": 64},
+    "evaluate": {"val_sequences": 4},
+}
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", DVC_NO_ANALYTICS="1")
+    env.setdefault("GIT_AUTHOR_NAME", "test")
+    env.setdefault("GIT_AUTHOR_EMAIL", "test@example.com")
+    env.setdefault("GIT_COMMITTER_NAME", "test")
+    env.setdefault("GIT_COMMITTER_EMAIL", "test@example.com")
+    return env
+
+
+def sh(cwd: Path, *cmd: str) -> str:
+    done = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True)
+    assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout + done.stderr
+
+
+def dvc(cwd: Path, *args: str) -> str:
+    return sh(cwd, sys.executable, "-m", "dvc", *args)
+
+
+def ran(output: str) -> set[str]:
+    return {
+        line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")
+    }
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(base[k], v) if isinstance(v, dict) else v
+    return out
+
+
+def _insert_after(spec: Path, marker: str, line: str) -> None:
+    lines = spec.read_text(encoding="utf-8").splitlines()
+    i = next(n for n, ln in enumerate(lines) if ln.startswith(marker))
+    lines.insert(i + 1, line)
+    spec.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dst = tmp_path_factory.mktemp("repo")
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for rel in files:
+        if rel == "dvc.lock" or not (ROOT / rel).is_file():
+            continue
+        (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, dst / rel)
+    params = yaml.safe_load((dst / "params.yaml").read_text())
+    (dst / "params.yaml").write_text(yaml.safe_dump(_merge(params, TINY), sort_keys=False))
+    sh(dst, "git", "init", "-q")
+    sh(dst, "git", "add", "-A")
+    sh(dst, "git", "commit", "-qm", "tiny profile")
+    return dst
+
+
+def test_fresh_repro_builds_everything_and_second_runs_nothing(repo: Path) -> None:
+    out = dvc(repo, "repro")
+    expected = {"base_model", "aft_data", *EXPERIMENT_STAGES}
+    expected |= {f"{s}@{spec}" for s in CORPUS_STAGES for spec in SPECS}
+    assert ran(out) == expected
+    for spec in SPECS:
+        for sub in ("plan.json", "generate", "dedup", "quality", "shards", "cache"):
+            assert (repo / "corpora" / spec / sub).exists(), f"missing corpora/{spec}/{sub}"
+        sh(repo, "msm", "verify", f"corpora/{spec}/shards")
+    for path in ("models/base", "models/msm", "models/aft", "data/aft", "metrics/eval.json"):
+        assert (repo / path).exists(), path
+    metrics = json.loads((repo / "metrics/eval.json").read_text())
+    assert metrics["spec"] == "general"
+    assert set(metrics["preference"]) == {"affordability", "america"}
+    assert ran(dvc(repo, "repro")) == set()
+    assert "up to date" in dvc(repo, "status")
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-qm", "built")
+
+
+def test_spec_edit_reruns_only_that_spec(repo: Path) -> None:
+    untouched = tree_digest(repo / "corpora" / "general")
+    _insert_after(repo / "specs/rules.md", "- **GP1.**", "  - Ask before using a new tool.")
+    out = dvc(repo, "repro")
+    assert ran(out) == {f"{s}@rules" for s in CORPUS_STAGES}
+    assert tree_digest(repo / "corpora" / "general") == untouched
+
+    # the active spec: its corpus stages and the experiment stages rerun, aft_data does not
+    (repo / "specs/general.md").write_text(
+        (repo / "specs/general.md").read_text() + "\nIt says so plainly when it is unsure.\n"
+    )
+    out = dvc(repo, "repro")
+    assert ran(out) == {f"{s}@general" for s in CORPUS_STAGES} | set(EXPERIMENT_STAGES)
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-qm", "spec edits")
+
+
+def test_push_clone_pull_is_clean(repo: Path, tmp_path: Path) -> None:
+    remote = tmp_path / "remote"
+    dvc(repo, "remote", "add", "-d", "local", str(remote))
+    dvc(repo, "push")
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-qm", "remote")
+    clone = tmp_path / "clone"
+    sh(tmp_path, "git", "clone", "-q", str(repo), str(clone))
+    dvc(clone, "pull")
+    assert "up to date" in dvc(clone, "status")
+    assert ran(dvc(clone, "repro")) == set()
+    assert tree_digest(clone / "corpora") == tree_digest(repo / "corpora")
+
+
+def test_exp_run_on_other_spec(repo: Path) -> None:
+    out = dvc(repo, "exp", "run", "-S", "spec=rules")
+    assert ran(out) == set(EXPERIMENT_STAGES)
+    assert json.loads((repo / "metrics/eval.json").read_text())["spec"] == "rules"
+    shown = json.loads(dvc(repo, "exp", "show", "--json"))
+    text = json.dumps(shown)
+    assert '"spec": "rules"' in text and "heldout_loss" in text
