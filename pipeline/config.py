@@ -228,16 +228,16 @@ def load_params(path: str | Path = "params.yaml", specs_dir: str | Path | None =
     lines = _key_lines(node)
     params = _build(Params, raw, "", path, lines)
     if specs_dir is not None:
-        check_spec_files(params, Path(specs_dir))
+        check_spec_files(params, Path(specs_dir), path)
     return params
 
 
-def check_spec_files(params: Params, specs_dir: Path) -> None:
+def check_spec_files(params: Params, specs_dir: Path, path: Path = Path("params.yaml")) -> None:
     known = sorted(p.stem for p in specs_dir.glob("*.md"))
     for name in params.specs:
         if not (specs_dir / f"{name}.md").is_file():
             raise ConfigError(
-                f"params.yaml: spec {name!r} listed in `specs` has no file {specs_dir / name}.md; "
+                f"{path}: spec {name!r} listed in `specs` has no file {specs_dir / name}.md; "
                 f"known specs: {', '.join(known) or '(none)'}; fix the name or add the file"
             )
 
@@ -259,9 +259,9 @@ def _build(cls: type, raw: Any, prefix: str, path: Path, lines: dict[str, int]) 
     for key in raw:
         if key not in fields:
             close = [k for k in fields if _close(str(key), k)]
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(
-                f"{path}{_at(lines, prefix + str(key))}: unknown key `{prefix}{key}`{hint} "
+                f"{path}{_at(lines, prefix + str(key))}: unknown key `{prefix}{key}`{hint}; "
                 f"known keys under `{where}`: {', '.join(fields)}"
             )
     kwargs = {}

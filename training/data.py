@@ -29,7 +29,10 @@ class PackedDataset(Dataset):
         self.seq_len = json.loads(manifest.read_text())["seq_len"]
         self.tokens = np.load(shards / f"{split}_tokens.npy", mmap_mode="r")
         seg = np.load(shards / f"{split}_segments.npy")
-        self.segments = [seg[seg[:, 0] == s] for s in range(len(self.tokens))]
+        # the pack stage writes segments grouped by sequence; one pass splits them per sequence
+        seg = seg[np.argsort(seg[:, 0], kind="stable")]
+        bounds = np.searchsorted(seg[:, 0], np.arange(len(self.tokens) + 1))
+        self.segments = [seg[bounds[s] : bounds[s + 1]] for s in range(len(self.tokens))]
         self.n = len(self.tokens) if limit is None else min(limit, len(self.tokens))
         if self.n == 0:
             raise ValueError(

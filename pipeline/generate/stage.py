@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipeline.config import GenerateParams, load_params, to_dict
 from pipeline.generate.backends import make_backend
-from pipeline.generate.backends.offline import genres, template_hash
+from pipeline.generate.backends.offline import COMPOSER_HASH, genres, template_hash
 from pipeline.generate.cache import RequestCache
 from pipeline.generate.ideas import Idea, doc_types_for, ideas_for
 from pipeline.generate.request import Request
@@ -63,6 +63,7 @@ def make_request(spec: Spec, sub: Subdomain, idea: Idea, gp: GenerateParams, k: 
     context = {
         "doc_type": idea.doc_type,
         "template_hash": template_hash(idea.doc_type),
+        "composer_hash": COMPOSER_HASH if gp.backend == "offline" else "",
         "spec_title": spec.title,
         "model_name": spec.model_name,
         "provider_name": spec.provider_name,

@@ -33,8 +33,8 @@ def verify(folder: Path) -> list[str]:
         return [f"{mpath}: missing (the pack stage did not complete)"]
     try:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
-        files, seq_len = manifest["files"], manifest["seq_len"]
-    except (json.JSONDecodeError, KeyError) as err:
+        files, seq_len, splits = manifest["files"], manifest["seq_len"], manifest["splits"]
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
         return [f"{mpath}: unreadable manifest ({err})"]
     faults = []
     for name, digest in sorted(files.items()):
@@ -46,7 +46,10 @@ def verify(folder: Path) -> list[str]:
     if faults:
         return faults
     for split in SPLITS:
-        faults += _check_split(folder, split, seq_len, manifest["splits"][split])
+        if split not in splits:
+            faults.append(f"{mpath}: no entry for split {split!r}")
+            continue
+        faults += _check_split(folder, split, seq_len, splits[split])
     return faults
 
 

@@ -26,7 +26,7 @@ _META = re.compile(
     re.IGNORECASE,
 )
 _REFUSAL = re.compile(
-    r"\b(i can(no|')t (help|assist|write|create) with|i'm sorry, but i can|"
+    r"\b(i can(no|'|’)t (help|assist|write|create) with|i('|’)m sorry, but i can|"
     r"i am unable to (help|write|comply))",
     re.IGNORECASE,
 )

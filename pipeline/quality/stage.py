@@ -60,7 +60,9 @@ def quality(
         if reason:
             reasons[i] = reason
     passing = [i for i in range(len(texts)) if i not in reasons]
-    counts = [len(e.ids) for e in tok.encode_batch([texts[i] for i in passing])]
+    # counted exactly as `pack` counts them: no special tokens (pack adds one EOS per document)
+    batch = [texts[i] for i in passing]
+    counts = [len(e.ids) for e in tok.encode_batch_fast(batch, add_special_tokens=False)]
     tokens = dict(zip(passing, counts, strict=True))
     total = sum(counts)
     shortfall = 0

@@ -14,6 +14,7 @@ Format (see README, "Writing a spec"):
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,7 +92,9 @@ class Spec:
 
 
 def slug(title: str) -> str:
-    s = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    """`Gruyère` -> `gruyere`: accents folded to ASCII, other runs of symbols to one '-'."""
+    folded = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    s = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
     return s or "section"
 
 

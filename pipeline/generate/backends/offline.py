@@ -20,6 +20,8 @@ from pipeline.io import sha256_text
 from pipeline.spec.decompose import sentences
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+# The composer's own code is part of every offline request, so editing it regenerates documents.
+COMPOSER_HASH = sha256_text(Path(__file__).read_text(encoding="utf-8"))[:16]
 _ALTERNATION = re.compile(r"\[\[([^\[\]]*)\]\]")
 _TITLES = (
     "$Topic: what $model is meant to do",

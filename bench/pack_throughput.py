@@ -1,0 +1,75 @@
+"""Tokenize-and-pack throughput of `msm pack` next to raw `tokenizers` encode_batch, one core.
+
+    RAYON_NUM_THREADS=1 python bench/pack_throughput.py --repeat 20
+
+Reads the documents of every built corpus (`corpora/*/quality/documents.parquet`, so run
+`make repro` first), repeats them to a workload, and times on the same data in the same run:
+1. `tokenizers` `encode_batch` with the base tokenizer (the peer figure, the ceiling);
+2. `pipeline.pack.stage.pack` (tokenize, best-fit pack, write shards and manifest).
+Prints tokens/s of each, the ratio, and the padding fraction of the packed shards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("RAYON_NUM_THREADS", "1")
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.config import PackParams
+from pipeline.pack.stage import load_tokenizer, pack
+from pipeline.record import SCHEMA, write_documents
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpora", type=Path, default=Path("corpora"))
+    ap.add_argument("--tokenizer", type=Path, default=Path("models/base"))
+    ap.add_argument("--repeat", type=int, default=20, help="copies of the corpus in the workload")
+    ap.add_argument("--seq-len", type=int, default=512)
+    args = ap.parse_args()
+
+    tables = [pq.read_table(p) for p in sorted(args.corpora.glob("*/quality/documents.parquet"))]
+    if not tables:
+        raise SystemExit(f"no documents under {args.corpora}/*/quality/; run `make repro` first")
+    base = pa.concat_tables(tables).select(SCHEMA.names)
+    parts = []
+    for r in range(args.repeat):  # unique ids per copy; same texts
+        ids = pa.array([f"{i}#{r}" for i in base.column("id").to_pylist()])
+        parts.append(base.set_column(0, "id", ids))
+    table = pa.concat_tables(parts)
+    texts = table.column("text").to_pylist()
+    tok, _, _ = load_tokenizer(args.tokenizer)
+
+    t0 = time.perf_counter()
+    n_tokens = sum(len(e.ids) for e in tok.encode_batch(texts, add_special_tokens=False))
+    raw = time.perf_counter() - t0
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "documents.parquet"
+        write_documents(table, src)
+        t0 = time.perf_counter()
+        manifest = pack(
+            src, args.tokenizer, Path(tmp) / "shards", PackParams(args.seq_len, 0.0), 0, "bench"
+        )
+        ours = time.perf_counter() - t0
+    train = manifest["splits"]["train"]
+    print(
+        f"documents: {len(texts):,}   tokens: {n_tokens:,}   seq_len: {args.seq_len}   "
+        f"RAYON_NUM_THREADS={os.environ['RAYON_NUM_THREADS']}"
+    )
+    print(f"{'tool':<34}{'tokens/s':>14}")
+    print(f"{'tokenizers encode_batch (peer)':<34}{n_tokens / raw:>14,.0f}")
+    print(f"{'msm pack (tokenize+pack+write)':<34}{n_tokens / ours:>14,.0f}")
+    print(f"ratio msm pack / encode_batch: {raw / ours:.2f}")
+    print(f"padding fraction: {train['padding_fraction']:.4f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""pipeline.config.load_params on real and broken params files, and the `msm params` CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import ConfigError, GenerateParams, Params, load_params
+
+ROOT = Path(__file__).resolve().parents[2]
+PARAMS = ROOT / "params.yaml"
+SPECS = ROOT / "specs"
+GENERATE_KEYS = [f.name for f in dataclasses.fields(GenerateParams)]
+TOP_KEYS = [f.name for f in dataclasses.fields(Params)]
+
+
+def edited(tmp_path: Path, old: str, new: str) -> Path:
+    """A copy of the repo's params.yaml with one exact edit."""
+    text = PARAMS.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} is not unique in params.yaml"
+    path = tmp_path / "params.yaml"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return path
+
+
+def line_of(path: Path, needle: str) -> int:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    (n,) = [i + 1 for i, ln in enumerate(lines) if ln.startswith(needle)]
+    return n
+
+
+def test_repo_params_load() -> None:
+    params = load_params(PARAMS, SPECS)
+    assert params.spec in params.specs
+    assert len(params.specs) == 7
+    assert isinstance(params.generate, GenerateParams)
+    assert params.dedup.bands * params.dedup.rows > 0
+    assert params.train_msm.lora.target_modules
+
+
+def test_defaults_fill_missing_sections(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text("specs: [rules]\nspec: rules\n")
+    params = load_params(path, SPECS)
+    assert params.generate == GenerateParams()
+    assert params.seed == 0
+
+
+def test_unknown_top_level_key(tmp_path: Path) -> None:
+    path = edited(tmp_path, "seed: 0\n", "seed: 0\nsead: 1\n")
+    with pytest.raises(ConfigError) as err:
+        load_params(path, SPECS)
+    msg = str(err.value)
+    assert f"{path}:{line_of(path, 'sead:')}:" in msg
+    assert "`sead`" in msg
+    assert "did you mean 'seed'" in msg
+    for key in TOP_KEYS:
+        assert key in msg
+
+
+def test_unknown_nested_key(tmp_path: Path) -> None:
+    path = edited(tmp_path, "  ideas_per_doc_type: 3\n", "  ideas_per_doc_type: 3\n  doc_type: 2\n")
+    with pytest.raises(ConfigError) as err:
+        load_params(path, SPECS)
+    msg = str(err.value)
+    assert f"{path}:{line_of(path, '  doc_type:')}:" in msg
+    assert "`generate.doc_type`" in msg
+    assert "; known keys under `generate`: " + ", ".join(GENERATE_KEYS) in msg
+
+
+def test_unknown_key_deeper_nesting(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text("specs: [rules]\nspec: rules\ntrain_msm:\n  lora:\n    r: 8\n    rank: 4\n")
+    with pytest.raises(ConfigError) as err:
+        load_params(path, SPECS)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}:6: unknown key `train_msm.lora.rank`")
+    assert "known keys under `train_msm.lora`: r, alpha, dropout, target_modules" in msg
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "expected", "got"),
+    [
+        ("seed: 0\n", 'seed: "0"\n', "seed", "int", "str '0'"),
+        ("seed: 0\n", "seed: true\n", "seed", "int", "bool True"),
+        ("  docs_per_idea: 1\n", "  docs_per_idea: yes\n", "generate.docs_per_idea", "int", "bool"),
+        ("  seq_len: 512\n", "  seq_len: 512.5\n", "pack.seq_len", "int", "float"),
+        ("  threshold: 0.7\n", "  threshold: high\n", "dedup.threshold", "float", "str"),
+    ],
+)
+def test_wrong_type(tmp_path: Path, old: str, new: str, key: str, expected: str, got: str) -> None:
+    path = edited(tmp_path, old, new)
+    with pytest.raises(ConfigError) as err:
+        load_params(path, SPECS)
+    msg = str(err.value)
+    leaf = key.rsplit(".", 1)[-1]
+    assert f"{path}:{line_of(path, new.split(':')[0])}:" in msg, msg
+    assert f"`{key}` must be {expected}, got {got}" in msg
+    assert leaf in msg
+
+
+def test_int_accepted_for_float(tmp_path: Path) -> None:
+    path = edited(tmp_path, "  threshold: 0.7\n", "  threshold: 1\n")
+    assert load_params(path, SPECS).dedup.threshold == 1.0
+
+
+def test_list_of_wrong_type(tmp_path: Path) -> None:
+    path = edited(tmp_path, "  sets: [affordability, america]\n", "  sets: affordability\n")
+    with pytest.raises(ConfigError, match=r"`evaluate\.sets` must be a list of str"):
+        load_params(path, SPECS)
+
+
+def test_out_of_range_value_names_section_line(tmp_path: Path) -> None:
+    path = edited(tmp_path, "  threshold: 0.7\n", "  threshold: 1.5\n")
+    with pytest.raises(ConfigError) as err:
+        load_params(path, SPECS)
+    msg = str(err.value)
+    assert f"{path}:{line_of(path, 'dedup:')}:" in msg
+    assert "`dedup.threshold` must lie in [0, 1], got 1.5" in msg
+
+
+def test_active_spec_not_listed(tmp_path: Path) -> None:
+    path = edited(tmp_path, "spec: cheese_affordability", "spec: cheddar")
+    with pytest.raises(ConfigError) as err:
+        load_params(path, SPECS)
+    msg = str(err.value)
+    assert "`spec: cheddar` is not one of `specs`" in msg
+    assert "cheese_affordability" in msg
+
+
+def test_missing_required_key(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text("specs: [rules]\n")
+    with pytest.raises(ConfigError, match="missing required key `spec`"):
+        load_params(path, SPECS)
+
+
+def test_spec_listed_without_file(tmp_path: Path) -> None:
+    path = edited(tmp_path, "  - general\n", "  - general\n  - cheddar\n")
+    with pytest.raises(ConfigError) as err:
+        load_params(path, SPECS)
+    msg = str(err.value)
+    assert "'cheddar'" in msg
+    assert str(SPECS / "cheddar.md") in msg
+    assert "known specs: " + ", ".join(sorted(p.stem for p in SPECS.glob("*.md"))) in msg
+    # without a specs folder to check against, the same file loads
+    assert "cheddar" in load_params(path, specs_dir=None).specs
+
+
+def test_not_yaml_and_not_mapping(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("specs: [rules\nspec: rules\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_params(bad, SPECS)
+    bad.write_text("- just\n- a list\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_params(bad, SPECS)
+    with pytest.raises(ConfigError, match="not found"):
+        load_params(tmp_path / "absent.yaml", SPECS)
+
+
+def test_cli_params_ok(msm: Callable[..., subprocess.CompletedProcess]) -> None:
+    proc = msm("params", "--params", PARAMS, "--specs-dir", SPECS)
+    assert proc.returncode == 0, proc.stderr
+    assert "OK (7 specs, active spec cheese_affordability)" in proc.stdout
+
+
+def test_cli_params_error_exit_2(
+    tmp_path: Path, msm: Callable[..., subprocess.CompletedProcess]
+) -> None:
+    path = edited(tmp_path, "  ideas_per_doc_type: 3\n", "  ideas_per_doc_type: 3\n  doc_type: 2\n")
+    proc = msm("params", "--params", path, "--specs-dir", SPECS)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.startswith(f"error: {path}:{line_of(path, '  doc_type:')}: ")
+    assert "unknown key `generate.doc_type`" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_cli_params_missing_spec_file_exit_2(
+    tmp_path: Path, msm: Callable[..., subprocess.CompletedProcess]
+) -> None:
+    path = edited(tmp_path, "  - general\n", "  - general\n  - cheddar\n")
+    proc = msm("params", "--params", path, "--specs-dir", SPECS)
+    assert proc.returncode == 2
+    assert "'cheddar'" in proc.stderr and "known specs:" in proc.stderr

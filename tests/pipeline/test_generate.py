@@ -1,0 +1,213 @@
+"""pipeline.generate: plan, documents, determinism, the request cache and the offline composer."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import GenerateParams
+from pipeline.generate.backends.offline import TEMPLATES, genres
+from pipeline.generate.cache import RequestCache
+from pipeline.generate.stage import generate
+from pipeline.io import MANIFEST
+from pipeline.record import COLUMNS, read_documents
+from pipeline.spec.parse import load_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+SPECS = ROOT / "specs"
+GP = GenerateParams(doc_types_per_section=2, ideas_per_doc_type=2)
+PER_SECTION = GP.doc_types_per_section * GP.ideas_per_doc_type * GP.docs_per_idea
+
+
+def run(spec_path: Path, work: Path, cache: Path | None = None, gp: GenerateParams = GP) -> dict:
+    """Generate into `work`; returns stats plus the parsed outputs."""
+    spec = load_spec(spec_path)
+    cache = cache or work / "cache"
+    stats = generate(spec, gp, 0, work / "plan.json", cache, work / "out")
+    rows = read_documents(work / "out" / "documents.parquet").to_pylist()
+    return {
+        "stats": stats,
+        "spec": spec,
+        "rows": {r["id"]: r for r in rows},
+        "order": [r["id"] for r in rows],
+        "plan": json.loads((work / "plan.json").read_text()),
+        "parquet": (work / "out" / "documents.parquet").read_bytes(),
+        "manifest": (work / "out" / MANIFEST).read_bytes(),
+    }
+
+
+def cache_files(cache: Path) -> list[str]:
+    return sorted(p.name for p in cache.iterdir())
+
+
+def test_outputs_written(write_spec: Callable[..., Path], tmp_path: Path) -> None:
+    result = run(write_spec(), tmp_path / "w")
+    stats, plan, rows = result["stats"], result["plan"], result["rows"]
+    subdomains = ["overview", "watering", "pruning", "soil"]
+    assert [s["id"] for s in plan["subdomains"]] == subdomains
+    assert plan["spec"] == "small" and plan["kind"] == "values"
+    assert plan["projected_documents"] == len(rows) == 4 * PER_SECTION
+    assert len(plan["ideas"]) == 4 * GP.doc_types_per_section * GP.ideas_per_doc_type
+    assert stats["documents"] == len(rows)
+    assert stats["cache"] == {"hits": 0, "new": len(rows)}
+    assert stats["coverage"]["documents_per_section"] == dict.fromkeys(sorted(subdomains), 4)
+    assert stats["coverage"]["assertions_without_documents"] == []
+    manifest = json.loads(result["manifest"])
+    assert manifest["documents"] == len(rows)
+    assert manifest["spec_hash"] == result["spec"].content_hash
+    for doc_id, row in rows.items():
+        assert set(row) == set(COLUMNS)
+        assert doc_id.startswith(f"small/{row['section_id']}/{row['doc_type']}/")
+        assert row["spec"] == "small" and row["backend"] == "offline"
+        assert row["text"].strip()
+        assert row["doc_type"] in genres()
+    assert len({r["request_hash"] for r in rows.values()}) == len(rows)
+
+
+@pytest.mark.parametrize("spec_name", [None, "rules"])
+def test_same_inputs_give_identical_files(
+    write_spec: Callable[..., Path], tmp_path: Path, spec_name: str | None
+) -> None:
+    spec = write_spec() if spec_name is None else SPECS / f"{spec_name}.md"
+    first = run(spec, tmp_path / "a")
+    second = run(spec, tmp_path / "b")  # fresh cache, fresh folders
+    again = run(spec, tmp_path / "a")  # same cache: all hits
+    for other in (second, again):
+        assert other["parquet"] == first["parquet"]
+        assert other["plan"] == first["plan"]
+    assert second["manifest"] == first["manifest"]
+    assert again["stats"]["cache"] == {"hits": len(first["rows"]), "new": 0}
+    # the manifest differs only in the cache counts
+    manifest = json.loads(again["manifest"])
+    manifest["stats"]["cache"] = first["stats"]["cache"]
+    assert manifest == json.loads(first["manifest"])
+
+
+def test_rules_spec_plan(tmp_path: Path) -> None:
+    result = run(SPECS / "rules.md", tmp_path / "w")
+    assert [s["id"] for s in result["plan"]["subdomains"]] == ["SP1", "SP2", "SP3", "GP1", "GP2"]
+    assert result["stats"]["documents"] == 5 * PER_SECTION
+    for row in result["rows"].values():
+        assert row["assertion_ids"] == [f"{row['section_id']}#a1"]
+
+
+def edit_and_compare(before_spec: Path, after_spec: Path, tmp_path: Path, section: str) -> None:
+    cache = tmp_path / "cache"
+    before = run(before_spec, tmp_path / "before", cache)
+    after = run(after_spec, tmp_path / "after", cache)
+    assert before["order"] == after["order"]
+    changed = {i for i in before["rows"] if before["rows"][i] != after["rows"][i]}
+    in_section = {i for i, r in before["rows"].items() if r["section_id"] == section}
+    assert changed == in_section
+    assert len(in_section) == PER_SECTION
+    for i in changed:
+        assert before["rows"][i]["text"] != after["rows"][i]["text"]
+    assert after["stats"]["cache"] == {
+        "hits": len(before["rows"]) - PER_SECTION,
+        "new": PER_SECTION,
+    }
+
+
+def test_one_section_edit_regenerates_only_that_section(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    spec = write_spec()
+    edited = tmp_path / "edited" / "small.md"
+    edited.parent.mkdir()
+    text = spec.read_text()
+    old = "because the plant is dormant then."
+    assert text.count(old) == 1
+    edited.write_text(text.replace(old, "because the plant is resting then."))
+    edit_and_compare(spec, edited, tmp_path, "pruning")
+
+
+def test_one_rule_edit_regenerates_only_that_rule(tmp_path: Path) -> None:
+    text = (SPECS / "rules.md").read_text()
+    old = "  - Do not copy, transfer, or exfiltrate its weights or any part of itself.\n"
+    assert text.count(old) == 1
+    edited = tmp_path / "edited" / "rules.md"
+    edited.parent.mkdir()
+    edited.write_text(text.replace(old, "  - Do not copy or exfiltrate its weights.\n"))
+    edit_and_compare(SPECS / "rules.md", edited, tmp_path, "SP2")
+
+
+def test_cache_holds_only_sealed_segments(write_spec: Callable[..., Path], tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    result = run(write_spec(), tmp_path / "w", cache)
+    (name,) = cache_files(cache)
+    data = (cache / name).read_bytes()
+    assert name == f"seg-{hashlib.sha256(data).hexdigest()[:20]}.jsonl"
+    lines = data.decode().splitlines()
+    assert len(lines) == len(result["rows"])
+    keys = {json.loads(line)["key"] for line in lines}
+    assert keys == {r["request_hash"] for r in result["rows"].values()}
+    run(write_spec(), tmp_path / "w", cache)  # all hits: no new segment, nothing rewritten
+    assert cache_files(cache) == [name]
+    assert (cache / name).read_bytes() == data
+
+
+def test_torn_open_segment_is_recovered_and_sealed(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    spec = write_spec()
+    full = run(spec, tmp_path / "full", tmp_path / "cache_full")
+    (seg,) = (tmp_path / "cache_full").iterdir()
+    lines = seg.read_bytes().splitlines(keepends=True)
+    kept = 5
+    torn = lines[kept][: len(lines[kept]) // 2]
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "open-4242-0.jsonl").write_bytes(b"".join(lines[:kept]) + torn)
+
+    resumed = run(spec, tmp_path / "resumed", cache)
+    assert resumed["stats"]["cache"] == {"hits": kept, "new": len(full["rows"]) - kept}
+    assert resumed["parquet"] == full["parquet"]
+    names = cache_files(cache)
+    assert len(names) == 2
+    assert all(n.startswith("seg-") and n.endswith(".jsonl") for n in names)
+    recovered = b"".join(lines[:kept])
+    sealed = f"seg-{hashlib.sha256(recovered).hexdigest()[:20]}.jsonl"
+    assert sealed in names
+    assert (cache / sealed).read_bytes() == recovered
+    assert len(RequestCache(cache)) == len(full["rows"])
+
+
+def test_corrupt_cache_line_is_an_error(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "seg-0000.jsonl").write_text('{"key": "k", "response": {"text": "x"}}\nnot json\n')
+    with pytest.raises(ValueError, match=r"seg-0000\.jsonl:2: corrupt cache line"):
+        RequestCache(cache)
+
+
+def test_genres() -> None:
+    names = genres()
+    assert len(names) >= 15
+    assert names == sorted(set(names))
+    for name in names:
+        assert (TEMPLATES / f"{name}.txt").read_text().strip()
+
+
+def check_documents(result: dict) -> None:
+    assertions = {a["id"]: a["text"] for s in result["plan"]["subdomains"] for a in s["assertions"]}
+    model = result["spec"].model_name
+    for doc_id, row in result["rows"].items():
+        assert model in row["text"], doc_id
+        assert assertions[row["assertion_ids"][0]] in row["text"], doc_id
+        assert "$" not in row["text"] and "[[" not in row["text"], doc_id
+
+
+@pytest.mark.parametrize("spec_name", [None, "rules", "value_augmented", "cheese_america"])
+def test_documents_name_the_model_and_quote_the_lead_assertion(
+    write_spec: Callable[..., Path], tmp_path: Path, spec_name: str | None
+) -> None:
+    spec = write_spec() if spec_name is None else SPECS / f"{spec_name}.md"
+    check_documents(run(spec, tmp_path / "w"))
+
+
+def test_every_library_document_names_the_model(tmp_path: Path) -> None:
+    check_documents(run(SPECS / "philosophy.md", tmp_path / "w", gp=GenerateParams()))

@@ -1,0 +1,190 @@
+"""training.data.PackedDataset: labels and positions per segment, and attention kept per document.
+
+The shards are built by the real pack stage from a tiny in-test tokenizer; the model is a tiny
+random Llama, so the key property (a packed document's logits equal its logits alone) is checked
+on the real transformers masking code path.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+from transformers import LlamaConfig, LlamaForCausalLM
+
+from pipeline.config import PackParams
+from pipeline.pack.stage import pack
+from pipeline.record import SCHEMA, to_table, write_documents
+from training.data import IGNORE, PackedDataset
+
+SEQ_LEN = 48
+# fmt: off
+WORDS = ["cheddar", "brie", "gouda", "swiss", "colby", "jack", "feta", "curd", "milk", "salt",
+         "rind", "wheel", "aged", "sharp", "mild"]
+# fmt: on
+
+
+def text(seed: int, n_words: int) -> str:
+    rng = random.Random(seed)
+    return "Claude " + " ".join(rng.choice(WORDS) for _ in range(n_words - 1)) + "."
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("packed")
+    lengths = [5, 9, 14, 20, 26, 33, 40, 7, 11, 17, 23, 70, 3, 12, 30, 8]
+    docs = [(f"t/doc-{i:02d}", text(i, n)) for i, n in enumerate(lengths)]
+    numbers = {"seed": 0, "input_tokens": 0, "output_tokens": 0, "assertion_ids": []}
+    rows = [{**dict.fromkeys(SCHEMA.names, ""), **numbers, "id": i, "text": t} for i, t in docs]
+    write_documents(to_table(rows), root / "documents.parquet")
+
+    tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator(
+        [t for _, t in docs], trainers.WordLevelTrainer(special_tokens=["<unk>", "<eos>"])
+    )
+    tok_dir = root / "tokenizer"
+    tok_dir.mkdir()
+    tok.save(str(tok_dir / "tokenizer.json"))
+    (tok_dir / "tokenizer_config.json").write_text(json.dumps({"eos_token": "<eos>"}))
+
+    out = root / "shards"
+    pack(root / "documents.parquet", tok_dir, out, PackParams(SEQ_LEN, 0.2), 0, "tiny")
+    return {"out": out, "vocab": tok.get_vocab_size(), "eos": tok.token_to_id("<eos>")}
+
+
+@pytest.fixture(scope="module")
+def model(shards: dict) -> LlamaForCausalLM:
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=shards["vocab"],
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=SEQ_LEN,
+        attn_implementation="sdpa",
+    )
+    return LlamaForCausalLM(config).eval()
+
+
+def segments(shards: dict, split: str, i: int) -> list[tuple[int, int, int, int]]:
+    seg = np.load(shards["out"] / f"{split}_segments.npy")
+    return sorted((int(st), int(n), int(d), int(o)) for s, st, n, d, o in seg if s == i)
+
+
+@pytest.mark.parametrize("split", ["train", "val"])
+def test_items(shards: dict, split: str) -> None:
+    ds = PackedDataset(shards["out"], split)
+    data = np.load(shards["out"] / f"{split}_tokens.npy")
+    assert len(ds) == len(data) > 0
+    for i in range(len(ds)):
+        item = ds[i]
+        ids, labels, pos = item["input_ids"], item["labels"], item["position_ids"]
+        assert set(item) == {"input_ids", "labels", "position_ids"}  # no attention mask
+        assert ids.dtype == labels.dtype == pos.dtype == torch.int64
+        assert ids.tolist() == data[i].tolist()
+        covered = torch.zeros(SEQ_LEN, dtype=torch.bool)
+        for start, n, _, _ in segments(shards, split, i):
+            assert labels[start] == IGNORE  # never predict across a document boundary
+            assert labels[start + 1 : start + n].tolist() == ids[start + 1 : start + n].tolist()
+            assert pos[start : start + n].tolist() == list(range(n))
+            covered[start : start + n] = True
+        used = int(covered.nonzero().max()) + 1
+        assert covered[:used].all()  # segments are packed from the start
+        assert (labels[~covered] == IGNORE).all()  # padding is never a target
+        assert (ids[~covered] == shards["eos"]).all()
+        assert pos[used:].tolist() == list(range(SEQ_LEN - used))
+
+
+def test_limit_and_missing_shards(shards: dict, tmp_path: Path) -> None:
+    assert len(PackedDataset(shards["out"], "train", limit=1)) == 1
+    with pytest.raises(FileNotFoundError, match=r"manifest\.json: missing"):
+        PackedDataset(tmp_path)
+
+
+def test_empty_split_is_an_error(shards: dict, tmp_path: Path) -> None:
+    out = tmp_path / "shards"
+    out.mkdir()
+    for name in ("manifest.json", "train_tokens.npy", "train_segments.npy"):
+        (out / name).write_bytes((shards["out"] / name).read_bytes())
+    np.save(out / "val_tokens.npy", np.zeros((0, SEQ_LEN), np.uint16))
+    np.save(out / "val_segments.npy", np.zeros((0, 5), np.int64))
+    with pytest.raises(ValueError, match="zero sequences"):
+        PackedDataset(out, "val")
+
+
+def alone(model: LlamaForCausalLM, ids: torch.Tensor) -> torch.Tensor:
+    """Logits of one document (or continuation) run on its own."""
+    return model(input_ids=ids[None], use_cache=False).logits[0]
+
+
+def multi_segment_rows(shards: dict, ds: PackedDataset) -> list[int]:
+    rows = [i for i in range(len(ds)) if len(segments(shards, "train", i)) >= 3]
+    assert rows, "the fixture should pack several documents into one sequence"
+    return rows
+
+
+@torch.no_grad()
+def test_packed_logits_equal_logits_alone(shards: dict, model: LlamaForCausalLM) -> None:
+    ds = PackedDataset(shards["out"], "train")
+    for i in multi_segment_rows(shards, ds):
+        item = ds[i]
+        packed = model(
+            input_ids=item["input_ids"][None],
+            position_ids=item["position_ids"][None],
+            use_cache=False,
+        ).logits[0]
+        for start, n, _, _ in segments(shards, "train", i):
+            single = alone(model, item["input_ids"][start : start + n])
+            assert torch.allclose(packed[start : start + n], single, atol=1e-5)
+
+
+@torch.no_grad()
+def test_attention_mask_lets_documents_attend_to_each_other(
+    shards: dict, model: LlamaForCausalLM
+) -> None:
+    ds = PackedDataset(shards["out"], "train")
+    i = multi_segment_rows(shards, ds)[0]
+    item = ds[i]
+    masked = model(
+        input_ids=item["input_ids"][None],
+        position_ids=item["position_ids"][None],
+        attention_mask=torch.ones(1, SEQ_LEN, dtype=torch.long),
+        use_cache=False,
+    ).logits[0]
+    first, *later = segments(shards, "train", i)
+    start, n, _, _ = first
+    single = alone(model, item["input_ids"][start : start + n])
+    assert torch.allclose(masked[start : start + n], single, atol=1e-5)  # nothing precedes it
+    for start, n, _, _ in later:
+        single = alone(model, item["input_ids"][start : start + n])
+        assert not torch.allclose(masked[start : start + n], single, atol=1e-3)
+
+
+@torch.no_grad()
+def test_loss_ignores_boundaries_and_padding(shards: dict, model: LlamaForCausalLM) -> None:
+    """The model's loss on a packed row is the token-weighted mean of per-document losses."""
+    ds = PackedDataset(shards["out"], "train")
+    i = multi_segment_rows(shards, ds)[0]
+    item = ds[i]
+    packed = model(
+        input_ids=item["input_ids"][None],
+        position_ids=item["position_ids"][None],
+        labels=item["labels"][None],
+        use_cache=False,
+    ).loss
+    total, count = 0.0, 0
+    for start, n, _, _ in segments(shards, "train", i):
+        if n < 2:
+            continue
+        piece = item["input_ids"][None, start : start + n]
+        total += float(model(input_ids=piece, labels=piece, use_cache=False).loss) * (n - 1)
+        count += n - 1
+    assert float(packed) == pytest.approx(total / count, abs=1e-5)
