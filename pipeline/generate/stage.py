@@ -10,6 +10,7 @@ import argparse
 import logging
 from collections import Counter
 from pathlib import Path
+from string import Template
 
 from pipeline.config import GenerateParams, load_params, to_dict
 from pipeline.generate.backends import make_backend
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> None:
     spec = load_spec(args.spec)
     if spec.name not in params.specs:
         raise SystemExit(f"{args.spec}: spec {spec.name!r} is not listed in params.yaml `specs`")
-    stats = generate(spec, params.generate, params.seed, args.plan, args.cache, args.out)
+    stats, _ = generate(spec, params.generate, params.seed, args.plan, args.cache, args.out)
     write_json(args.stats, stats)
 
 
@@ -86,7 +87,12 @@ def make_request(spec: Spec, sub: Subdomain, idea: Idea, gp: GenerateParams, k: 
 
 def generate(
     spec: Spec, gp: GenerateParams, seed: int, plan_path: Path, cache_dir: Path, out: Path
-) -> dict:
+) -> tuple[dict, dict]:
+    """Write plan, documents and manifest; return (corpus stats, this run's cache hits/new).
+
+    The stats describe the corpus only, so they are identical whatever the cache held before;
+    how much came from the cache is run information, logged and returned but never written.
+    """
     subdomains, ideas = build_plan(spec, gp, seed)
     subs = {s.id: s for s in subdomains}
     backend = make_backend(gp.backend)
@@ -124,7 +130,7 @@ def generate(
                     "output_tokens": response.output_tokens,
                 }
             )
-    stats = _stats(rows, subdomains, hits, len(missing))
+    stats = _stats(rows, subdomains)
     plan = {
         "spec": spec.name,
         "kind": spec.kind,
@@ -159,10 +165,10 @@ def generate(
         len(missing),
         out,
     )
-    return stats
+    return stats, {"hits": hits, "new": len(missing)}
 
 
-def _stats(rows: list[dict], subdomains: list[Subdomain], hits: int, new: int) -> dict:
+def _stats(rows: list[dict], subdomains: list[Subdomain]) -> dict:
     per_section = Counter(r["section_id"] for r in rows)
     per_assertion = Counter(a for r in rows for a in r["assertion_ids"])
     all_assertions = [a.id for s in subdomains for a in s.assertions]
@@ -170,7 +176,6 @@ def _stats(rows: list[dict], subdomains: list[Subdomain], hits: int, new: int) -
         "documents": len(rows),
         "subdomains": len(subdomains),
         "assertions": len(all_assertions),
-        "cache": {"hits": hits, "new": new},
         "tokens": {
             "input": sum(r["input_tokens"] for r in rows),
             "output": sum(r["output_tokens"] for r in rows),
@@ -190,8 +195,6 @@ def _topic(spec: Spec, sub: Subdomain) -> str:
 
 
 def _render_prompt(ctx: dict) -> str:
-    from string import Template
-
     assertions = "\n".join(f"- {a}" for a in ctx["assertions"])
     return Template(PROMPT.read_text(encoding="utf-8")).substitute(
         model_name=ctx["model_name"],
