@@ -1,4 +1,4 @@
-"""`msm spec lint [FILES]` and `msm spec show NAME`."""
+"""`msm spec lint [FILES]`, `msm spec show NAME` and `msm spec plan NAME [--preview]`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     show = sub.add_parser("show", help="print a spec's sections, rules and word counts")
     show.add_argument("name", help="spec name (specs/NAME.md) or a path")
     show.add_argument("--specs-dir", type=Path, default=Path("specs"))
+    plan = sub.add_parser(
+        "plan",
+        help="print a spec's generation plan; --preview: projected counts, tokens and cost",
+        description="Build the generation plan exactly as `msm generate` does, without calling "
+        "any backend. --preview prints projected counts (sections x doc types x ideas x "
+        "documents per idea), estimated tokens and the cost per priced backend and model.",
+    )
+    plan.add_argument("name", help="spec name (specs/NAME.md) or a path")
+    plan.add_argument("--preview", action="store_true", help="counts, tokens and cost only")
+    plan.add_argument("--specs-dir", type=Path, default=Path("specs"))
+    plan.add_argument("--params", type=Path, default=Path("params.yaml"))
+    plan.add_argument("--run-config", type=Path, default=Path("run.yaml"), help="prices")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -35,6 +47,9 @@ def run(args: argparse.Namespace) -> None:
         return
     path = Path(args.name) if args.name.endswith(".md") else args.specs_dir / f"{args.name}.md"
     spec = load_spec(path)
+    if args.spec_command == "plan":
+        _plan(spec, args)
+        return
     print(f"{spec.name}: {spec.title} (kind: {spec.kind}, {spec.words} words)")
     print(f"overview: {len(spec.overview.split())} words")
     for s in spec.sections:
@@ -43,3 +58,23 @@ def run(args: argparse.Namespace) -> None:
         print(f"  rule {r.id} (in {r.section_id}): {r.text}")
     subs = decompose(spec)
     print(f"subdomains: {len(subs)}, assertions: {sum(len(s.assertions) for s in subs)}")
+
+
+def _plan(spec, args: argparse.Namespace) -> None:
+    from pipeline.config import load_params
+    from pipeline.generate.preview import preview, render
+    from pipeline.generate.stage import build_plan
+    from pipeline.io import dump_json
+    from pipeline.runconfig import load_run_config
+
+    params = load_params(args.params, specs_dir=None)
+    if args.preview:
+        print(render(preview(spec, params.generate, params.seed, load_run_config(args.run_config))))
+        return
+    subdomains, ideas = build_plan(spec, params.generate, params.seed)
+    plan = {
+        "spec": spec.name,
+        "subdomains": [s.to_json() for s in subdomains],
+        "ideas": [i.to_json() for i in ideas],
+    }
+    print(dump_json(plan), end="")

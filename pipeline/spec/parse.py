@@ -160,7 +160,8 @@ def _front_matter(text: str, path: Path) -> tuple[dict[str, str], str, int]:
     try:
         meta = yaml.safe_load(head)
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
+        # where the broken construct starts (an unclosed bracket), else where parsing failed
+        mark = getattr(err, "context_mark", None) or getattr(err, "problem_mark", None)
         line = mark.line + 2 if mark else 1
         raise SpecError(
             path, line, f"malformed YAML front matter ({err})", "fix the YAML"

@@ -241,7 +241,13 @@ def test_unclosed_front_matter(tmp_path: Path) -> None:
 
 def test_malformed_yaml(tmp_path: Path) -> None:
     text = "---\nname: t\ntitle: [unclosed\nkind: values\nmodel_name: M\nprovider_name: P\n---\nx\n"
-    assert_spec_error(write_bytes(tmp_path, "t", text.encode()), 4, "malformed YAML front matter")
+    # the line of the unclosed bracket, not where the parser gave up
+    assert_spec_error(write_bytes(tmp_path, "t", text.encode()), 3, "malformed YAML front matter")
+
+
+def test_malformed_yaml_mapping(tmp_path: Path) -> None:
+    text = "---\nname: t\ntitle: a: b\nkind: values\nmodel_name: M\nprovider_name: P\n---\nx\n"
+    assert_spec_error(write_bytes(tmp_path, "t", text.encode()), 3, "malformed YAML front matter")
 
 
 @pytest.mark.parametrize("key", ["name", "title", "kind", "model_name", "provider_name"])
