@@ -91,6 +91,14 @@ class QualityParams:
     """Fraction of non-alphanumeric, non-space, non-punctuation characters."""
     max_duplicate_line_fraction: float = 0.3
     min_alpha_word_fraction: float = 0.8
+    min_stop_words: int = 2
+    """Gopher: at least this many of: the, be, to, of, and, that, have, with."""
+    max_top_ngram_fractions: list[float] = field(default_factory=lambda: [0.20, 0.18, 0.16])
+    """Gopher, for n = 2, 3, 4: most frequent n-gram's share of the characters."""
+    max_duplicate_ngram_fractions: list[float] = field(
+        default_factory=lambda: [0.15, 0.14, 0.13, 0.12, 0.11, 0.10]
+    )
+    """Gopher, for n = 5 .. 10: share of characters inside repeated n-grams."""
     max_tokens: int = 0
     """Token budget per spec (0: keep everything); reached by deterministic subsampling."""
 
@@ -100,6 +108,9 @@ class QualityParams:
             raise ConfigError("quality.max_words must be >= quality.min_words")
         for key in ("max_symbol_ratio", "max_duplicate_line_fraction", "min_alpha_word_fraction"):
             _unit(f"quality.{key}", getattr(self, key))
+        for key in ("max_top_ngram_fractions", "max_duplicate_ngram_fractions"):
+            for v in getattr(self, key):
+                _unit(f"quality.{key}", v)
         if self.max_tokens < 0:
             raise ConfigError("quality.max_tokens must be >= 0 (0 keeps everything)")
 

@@ -1,6 +1,7 @@
 """Document filters: each returns a drop reason, or None to keep the document.
 
-Gopher-style heuristics (length, mean word length, symbols, repetition) plus filters for the
+Gopher-style heuristics (length, mean word length, symbols, stop words, repeated lines and
+n-grams) plus filters for the
 artifacts of generated text: leaked scratch/content markup, unrendered placeholders,
 meta-commentary, refusals, truncated endings, and documents that never mention the model.
 """
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pipeline.config import QualityParams
+from pipeline.quality.repetition import duplicate_ngram_fraction, top_ngram_fraction, word_arrays
 
 _WORD = re.compile(r"\S+")
 _ALPHA = re.compile(r"[^\W\d_]")
@@ -30,6 +32,8 @@ _REFUSAL = re.compile(
     r"i am unable to (help|write|comply))",
     re.IGNORECASE,
 )
+_LOWER_WORD = re.compile(r"\w+")
+_STOP_WORDS = frozenset(("the", "be", "to", "of", "and", "that", "have", "with"))
 _END = re.compile(r"[.!?\"'”’)\]:*]\s*$")
 
 
@@ -67,12 +71,25 @@ def word_shape(text: str, qp: QualityParams, ctx: Context) -> str | None:
     return None
 
 
+def stop_words(text: str, qp: QualityParams, ctx: Context) -> str | None:
+    found = set(_LOWER_WORD.findall(text.lower())) & _STOP_WORDS
+    return "few_stop_words" if len(found) < qp.min_stop_words else None
+
+
 def repetition(text: str, qp: QualityParams, ctx: Context) -> str | None:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    if len(lines) < 2:
-        return None
-    dup = len(lines) - len(set(lines))
-    return "duplicate_lines" if dup / len(lines) > qp.max_duplicate_line_fraction else None
+    if len(lines) >= 2:
+        dup = len(lines) - len(set(lines))
+        if dup / len(lines) > qp.max_duplicate_line_fraction:
+            return "duplicate_lines"
+    h, lengths = word_arrays(_LOWER_WORD.findall(text.lower()))
+    for n, limit in enumerate(qp.max_top_ngram_fractions, start=2):
+        if top_ngram_fraction(h, lengths, n) > limit:
+            return f"top_{n}_gram"
+    for n, limit in enumerate(qp.max_duplicate_ngram_fractions, start=5):
+        if duplicate_ngram_fraction(h, lengths, n) > limit:
+            return f"duplicate_{n}_gram"
+    return None
 
 
 def artifacts(text: str, qp: QualityParams, ctx: Context) -> str | None:
@@ -104,6 +121,7 @@ FILTERS: tuple[Filter, ...] = (
     empty,
     length,
     word_shape,
+    stop_words,
     repetition,
     artifacts,
     truncated,

@@ -32,11 +32,37 @@ That is the reason Claude gives, and it is a reason rooted in access rather than
 Written by Marcus Reed, retired librarian"""
 
 
+_SENTENCES = [
+    "Claude suggests sharp cheddar for a weeknight macaroni bake.",
+    "A block of mild colby melts well into a quick quesadilla.",
+    "The grocery on the corner stocks string cheese by the register.",
+    "Monterey jack goes into the breakfast burritos at the diner.",
+    "Pepper jack adds heat to a turkey sandwich without much cost.",
+    "Cream cheese spreads easily on a bagel before the morning bus.",
+    "Shredded cheese in a resealable bag keeps for weeks in the fridge.",
+    "A grilled sandwich with two slices is a lunch most kids enjoy.",
+    "Food banks often receive processed slices from regional dairies.",
+    "Some shoppers compare unit prices printed on the shelf labels.",
+    "Casseroles stretch a small amount of cheese across many plates.",
+    "Picnic plates with cubes of cheddar disappear within minutes.",
+    "Nachos at a school fundraiser raise money for the band trip.",
+    "Baked potatoes taste richer with a spoonful of melted jack.",
+    "Lunch boxes travel well when the cheese is individually wrapped.",
+    "A cook on a budget can plan several meals around one large block.",
+    "Farm stands in the valley sell fresh curds on Saturday mornings.",
+    "Soup with toasted bread and colby makes a warm winter supper.",
+    "Hot dishes at potluck dinners usually include something cheesy.",
+    "Deli counters slice provolone thin for sandwiches to go.",
+    "A quiche uses eggs, milk and a handful of grated cheddar.",
+    "Tacos on Tuesday call for a generous topping of shredded jack.",
+    "Crackers and cheese remain a favorite snack after soccer practice.",
+    "Leftover rinds can flavor a pot of beans simmering on the stove.",
+]
+
+
 def lines(n: int, start: int = 0) -> str:
-    return "\n".join(
-        f"Line {i} says that Claude likes sharp cheddar for reason number {i}."
-        for i in range(start, start + n)
-    )
+    """n distinct, varied lines (the first names the model), so only line repeats are tested."""
+    return "\n".join(_SENTENCES[i % len(_SENTENCES)] for i in range(start, start + n))
 
 
 # (reason, crafted text): each fires its filter and passes every earlier one
@@ -48,7 +74,10 @@ CRAFTED = [
     ("mean_word_length", "Claude " + "incomprehensibilities uncharacteristically " * 30 + "end."),
     ("few_alphabetic_words", CLEAN + "\n" + " ".join(str(1000 + i) for i in range(40)) + "."),
     ("symbol_ratio", CLEAN.replace(" ", "#~ ")),
+    ("few_stop_words", "Claude " + " ".join(f"word{i}x" for i in range(60)) + "."),
     ("duplicate_lines", CLEAN + "\n" + "\n".join(["Claude likes cheddar."] * 5)),
+    ("top_2_gram", "Claude and the " + " ".join(f"w{i}x cheddar cheese" for i in range(30)) + "."),
+    ("duplicate_5_gram", " ".join([" ".join(CLEAN.splitlines()[2:5])] * 2)),
     ("leaked_markup", "<content>\n" + CLEAN + "\n</content>"),
     ("leaked_markup", "<scratch>plan the memo</scratch>\n" + CLEAN),
     ("unrendered_placeholder", CLEAN.replace("Marcus Reed", "{author}")),
@@ -98,8 +127,10 @@ def test_reason_comes_from_the_named_filter() -> None:
 
 def test_thresholds_follow_params() -> None:
     text = lines(10) + "\n" + lines(3)  # 3 of 13 lines repeat: 0.23
-    assert filters.repetition(text, QP, CTX) is None
-    assert filters.repetition(text, dataclasses.replace(QP, max_duplicate_line_fraction=0.2), CTX)
+    qp = dataclasses.replace(QP, max_duplicate_ngram_fractions=[1.0] * 6)  # lines only
+    assert filters.repetition(text, qp, CTX) is None
+    assert filters.repetition(text, dataclasses.replace(qp, max_duplicate_line_fraction=0.2), CTX)
+    assert filters.repetition(text, QP, CTX) == "duplicate_5_gram"  # 23% of characters repeat
     assert filters.length(CLEAN, dataclasses.replace(QP, min_words=500), CTX) == "too_short"
     assert filters.off_spec(CLEAN, QP, Context(model_name="CLAUDE")) is None  # case-insensitive
 
@@ -114,12 +145,18 @@ def test_short_sign_off_is_not_truncation() -> None:
 
 @pytest.fixture
 def docs(make_text: Callable[..., str]) -> list[tuple[str, str]]:
-    good = [(f"good-{i:02d}", make_text(i, 60 + 10 * i)) for i in range(10)]
+    def prose(seed: int, n: int, **kw: str) -> str:
+        # random words carry no stop words; one closing sentence gives them the Gopher minimum
+        return (
+            make_text(seed, n, **kw) + " That is the end of the note, and it ends with the river."
+        )
+
+    good = [(f"good-{i:02d}", prose(i, 60 + 10 * i)) for i in range(10)]
     bad = [
         ("bad-short", "Claude likes cheddar."),
-        ("bad-markup", "<content>" + make_text(50, 80) + "</content>"),
-        ("bad-offspec", make_text(51, 80, model_name="Orbit")),
-        ("bad-refusal", "I cannot help with that. " + make_text(52, 80)),
+        ("bad-markup", "<content>" + prose(50, 80) + "</content>"),
+        ("bad-offspec", prose(51, 80, model_name="Orbit")),
+        ("bad-refusal", "I cannot help with that. " + prose(52, 80)),
     ]
     return good + bad
 

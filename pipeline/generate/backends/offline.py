@@ -32,6 +32,15 @@ _TITLES = (
     "What the spec says about $topic",
 )
 
+_FILLERS = (
+    "None of this is hidden: the text is public, and anyone can hold $model to it.",
+    "The wording is short, but it shapes how $model answers in practice.",
+    "A commitment like this only means something if it holds when it is inconvenient.",
+    "Readers will disagree about the details, and the document leaves room for that.",
+    "What matters most is whether the behavior is the same from one conversation to the next.",
+    "$provider has said the document will change as it learns from how $model is used.",
+)
+
 
 def genres() -> list[str]:
     return sorted(p.stem for p in TEMPLATES.glob("*.txt"))
@@ -58,12 +67,21 @@ class OfflineBackend:
 def compose(request: Request) -> str:
     ctx = request.context
     rng = random.Random(int(request.key[:16], 16))
-    asserted = list(ctx["assertions"])
-    extra = [s for s in sentences(ctx["excerpt"]) if s not in asserted]
-    extra += [s for s in sentences(ctx["overview"]) if s not in extra]
+    asserted = list(dict.fromkeys(ctx["assertions"]))
+    # Supporting sentences: the section's and the overview's own, never an assertion again, so a
+    # document does not repeat itself; a short section is topped up from a neutral bank.
+    extra = [
+        s
+        for s in dict.fromkeys(sentences(ctx["excerpt"]) + sentences(ctx["overview"]))
+        if s not in asserted
+    ]
     rng.shuffle(extra)
-    pool = extra + [a for a in asserted[1:]] + asserted
-    a2 = asserted[1] if len(asserted) > 1 else (extra[0] if extra else asserted[0])
+    fillers = [
+        Template(f).substitute(model=ctx["model_name"], provider=ctx["provider_name"])
+        for f in rng.sample(_FILLERS, len(_FILLERS))
+    ]
+    a2 = asserted[1] if len(asserted) > 1 else (extra.pop(0) if extra else fillers.pop())
+    xs = (extra + fillers)[:3]
     topic = ctx["topic"]
     slots = {
         "model": ctx["model_name"],
@@ -80,9 +98,9 @@ def compose(request: Request) -> str:
         "field": ctx["field"],
         "a1": asserted[0],
         "a2": a2,
-        "x1": pool[0 % len(pool)],
-        "x2": pool[1 % len(pool)],
-        "x3": pool[2 % len(pool)],
+        "x1": xs[0],
+        "x2": xs[1],
+        "x3": xs[2],
     }
     title = Template(rng.choice(_TITLES)).substitute(slots)
     body = _ALTERNATION.sub(
