@@ -87,8 +87,11 @@ def repetition(text: str, qp: QualityParams, ctx: Context) -> str | None:
         if top_ngram_fraction(h, lengths, n) > limit:
             return f"top_{n}_gram"
     for n, limit in enumerate(qp.max_duplicate_ngram_fractions, start=5):
-        if duplicate_ngram_fraction(h, lengths, n) > limit:
+        fraction = duplicate_ngram_fraction(h, lengths, n)
+        if fraction > limit:
             return f"duplicate_{n}_gram"
+        if fraction == 0.0:  # no repeated n-gram means no repeated longer one either
+            break
     return None
 
 
