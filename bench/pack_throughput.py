@@ -6,8 +6,10 @@ Reads the documents of every built corpus (`corpora/*/quality/documents.parquet`
 `make repro` first), repeats them to a workload, and times on the same data in the same run:
 1. `tokenizers` `encode_batch` with the base tokenizer (the peer figure), and `encode_batch_fast`
    (no offsets: what `pack` calls, so the true ceiling);
-2. `pipeline.pack.stage.pack` (tokenize, best-fit pack, write shards and manifest).
-Prints tokens/s of each, the ratio, and the padding fraction of the packed shards.
+2. `pipeline.pack.stage.pack` (tokenize, pack by the policy in `pipeline.pack.packing`: best-fit
+   decreasing, then the loosest sequences re-packed densely; write shards and manifest).
+Prints tokens/s of each, the ratios, the padding fraction of the packed shards and how many
+documents the policy split.
 """
 
 from __future__ import annotations
@@ -76,7 +78,11 @@ def main() -> None:
     print(
         f"ratio msm pack / encode_batch_fast (no offsets, what pack calls): {raw_fast / ours:.2f}"
     )
-    print(f"padding fraction: {train['padding_fraction']:.4f}")
+    print(
+        f"padding fraction: {train['padding_fraction']:.4f}   documents split: "
+        f"{train['continued_documents']:,} of {train['documents']:,} "
+        f"({train['continuation_pieces']:,} continuation pieces)"
+    )
 
 
 if __name__ == "__main__":

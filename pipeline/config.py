@@ -122,10 +122,17 @@ class PackParams:
     seq_len: int = 512
     val_fraction: float = 0.05
     """Share of documents (not sequences) held out for validation."""
+    min_piece: int = 32
+    """Shortest piece a split document may have (capped at seq_len // 4)."""
+    max_padding: float = 0.01
+    """Padding budget: best-fit sequences are re-packed densely (splitting documents) until
+    padding is at most this share, or at the floor where that is impossible."""
 
     def __post_init__(self) -> None:
         _positive("pack.seq_len", self.seq_len)
+        _positive("pack.min_piece", self.min_piece)
         _unit("pack.val_fraction", self.val_fraction)
+        _unit("pack.max_padding", self.max_padding)
 
 
 @dataclass(frozen=True)

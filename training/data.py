@@ -1,10 +1,18 @@
-"""A PyTorch Dataset over packed shards (see `pipeline.pack.stage` for the format).
+"""A PyTorch Dataset over packed shards (format: `pipeline.pack.stage`) and its collator.
 
 Each item has `input_ids`, `labels` and `position_ids`, and no attention mask on purpose:
 transformers keeps attention inside each document only when it sees reset `position_ids` and no
 attention mask (with `use_cache=False`); a collator that adds an all-ones mask would silently let
 packed documents attend to each other. Labels never cross a document boundary: the first token of
 every segment and all padding are -100, so no position is trained to predict the next document.
+A continuation piece (a segment at offset > 0) is a segment like any other: positions restart at 0
+and its first token is not a target, since what precedes it sits in another sequence.
+
+`PackedCollator` stacks items into a batch and never adds a mask. With `flash_attn_kwargs=True`
+it also returns `cu_seq_lens_q`, `cu_seq_lens_k`, `max_length_q` and `max_length_k` (the varlen
+keywords of transformers' flash-attention path), computed from the `position_ids` resets over the
+flattened batch: flash attention infers segments from `position_ids` only for a batch of one row,
+so with more rows these keywords are what keeps attention inside each document.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from torch.utils.data import Dataset
 from pipeline.io import MANIFEST
 
 IGNORE = -100
+KEYS = ("input_ids", "labels", "position_ids")
 
 
 class PackedDataset(Dataset):
@@ -54,3 +63,47 @@ class PackedDataset(Dataset):
             used = max(used, start + n)
         pos[used:] = torch.arange(self.seq_len - used)
         return {"input_ids": ids, "labels": labels, "position_ids": pos}
+
+
+def varlen_kwargs(position_ids: torch.Tensor) -> dict:
+    """Flash-attention varlen keywords for a [batch, seq_len] `position_ids`, rows flattened.
+
+    A segment starts at every row start and wherever the position does not follow the previous
+    one (a reset); the padding tail of a row counts as one more segment (no target is there).
+    """
+    flat = position_ids.reshape(-1)
+    starts = torch.ones_like(flat, dtype=torch.bool)
+    starts[1:] = flat[1:] != flat[:-1] + 1
+    starts[:: position_ids.shape[-1]] = True
+    cu = torch.cat([starts.nonzero().view(-1), torch.tensor([flat.numel()])]).to(torch.int32)
+    longest = int(cu.diff().max()) if flat.numel() else 0
+    return {
+        "cu_seq_lens_q": cu,
+        "cu_seq_lens_k": cu,
+        "max_length_q": longest,
+        "max_length_k": longest,
+    }
+
+
+class PackedCollator:
+    """Stack `PackedDataset` items; never adds an attention mask (see the module docstring).
+
+    `flash_attn_kwargs=True` adds the varlen keywords (`varlen_kwargs`), for a model loaded with
+    a flash-attention implementation; other attention implementations ignore them.
+    """
+
+    def __init__(self, flash_attn_kwargs: bool = False):
+        self.flash_attn_kwargs = flash_attn_kwargs
+
+    def __call__(self, items: list[dict[str, torch.Tensor]]) -> dict:
+        if not items:
+            raise ValueError("PackedCollator: an empty batch")
+        if any("attention_mask" in item for item in items):
+            raise ValueError(
+                "PackedCollator: items carry an attention_mask, which would let packed documents "
+                "attend to each other; packed items rely on position_ids alone"
+            )
+        batch: dict = {k: torch.stack([item[k] for item in items]) for k in KEYS}
+        if self.flash_attn_kwargs:
+            batch.update(varlen_kwargs(batch["position_ids"]))
+        return batch

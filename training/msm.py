@@ -13,11 +13,11 @@ import tempfile
 from pathlib import Path
 
 import torch
-from transformers import Trainer, TrainingArguments, default_data_collator
+from transformers import Trainer, TrainingArguments
 
 from pipeline.config import TrainParams, load_params
 from pipeline.io import atomic_dir, write_json
-from training.data import PackedDataset
+from training.data import PackedCollator, PackedDataset
 from training.model import load_base, with_new_lora
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def train_msm(
     with tempfile.TemporaryDirectory() as tmp:
         args = TrainingArguments(**training_arguments(tp, seed, tmp, remove_unused_columns=False))
         trainer = Trainer(
-            model=model, args=args, train_dataset=dataset, data_collator=default_data_collator
+            model=model, args=args, train_dataset=dataset, data_collator=PackedCollator()
         )
         trainer.train()
     stats = summarize(

@@ -1,12 +1,24 @@
 """`msm pack`: tokenize documents with the base tokenizer and pack them into shards.
 
+Packing policy (`pipeline.pack.packing`): best-fit decreasing packs whole documents; then the
+loosest of those sequences are reopened and their documents re-packed densely, a document being
+split into a continuation piece only to fill a room of at least `min_piece` tokens and never into
+a piece shorter than that, until the padding is at most `max_padding` of the packed tokens (1% by
+default) or, where no packing can reach that, down to the floor: the fewest sequences that hold
+the tokens, ceil(tokens / seq_len). Documents longer than seq_len are cut into seq_len pieces.
+Nothing is dropped or truncated; the manifest records the settings (`packing`) and counts, per
+split, the documents split (`continued_documents`) and their continuation pieces.
+
 Shard folder (`corpora/<spec>/shards/`):
 - `{split}_tokens.npy`: [sequences, seq_len] token ids (uint16 when the vocabulary fits), padded;
 - `{split}_segments.npy`: [segments, 5] int64 (sequence, start, length, doc, offset);
 - `{split}_docs.json`: document ids, indexed by the segments' `doc` column;
-- `manifest.json`, written last: tokenizer name and hash, vocab size, seq_len, counts, padding
-  fraction and the sha256 of every file. `msm verify` checks all of it.
-Each document is followed by the EOS token; the split into train and validation is by document.
+- `manifest.json`, written last: tokenizer name and hash, vocab size, seq_len, the packing
+  policy's settings, counts, padding fraction and the sha256 of every file. `msm verify` checks
+  all of it.
+Each document is followed by the EOS token (also the padding id); a segment at `offset > 0`
+continues its document from another sequence. The split into train and validation is by
+document.
 """
 
 from __future__ import annotations
@@ -22,7 +34,7 @@ from tokenizers import Tokenizer
 
 from pipeline.config import PackParams, load_params, to_dict
 from pipeline.io import MANIFEST, atomic_dir, file_checksums, sha256_file, write_json
-from pipeline.pack.packing import layout
+from pipeline.pack.packing import effective_min_piece, layout
 from pipeline.record import read_documents
 
 log = logging.getLogger(__name__)
@@ -72,7 +84,16 @@ def split_of(doc_id: str, seed: int, val_fraction: float) -> str:
     return "val" if h / 2**64 < val_fraction else "train"
 
 
+def packing_policy(pp: PackParams) -> dict:
+    """The packing settings: `pack.min_piece` and `pack.max_padding` where params has them."""
+    return {
+        "min_piece": effective_min_piece(pp.seq_len, pp.min_piece),
+        "max_padding": pp.max_padding,
+    }
+
+
 def pack(src: Path, tokenizer: Path, out: Path, pp: PackParams, seed: int, model: str) -> dict:
+    policy = packing_policy(pp)
     table = read_documents(src)
     ids = table.column("id").to_pylist()
     texts = table.column("text").to_pylist()
@@ -87,6 +108,7 @@ def pack(src: Path, tokenizer: Path, out: Path, pp: PackParams, seed: int, model
             "eos_id": eos_id,
         },
         "seq_len": pp.seq_len,
+        "packing": policy,
         "params": to_dict(pp),
         "seed": seed,
         "splits": {},
@@ -96,16 +118,18 @@ def pack(src: Path, tokenizer: Path, out: Path, pp: PackParams, seed: int, model
             members = [
                 i for i in range(len(ids)) if split_of(ids[i], seed, pp.val_fraction) == split
             ]
-            data, seg = layout([tokens[i] for i in members], pp.seq_len, eos_id, seed)
+            data, seg = layout([tokens[i] for i in members], pp.seq_len, eos_id, seed, **policy)
             np.save(tmp / f"{split}_tokens.npy", data)
             np.save(tmp / f"{split}_segments.npy", seg)
             (tmp / f"{split}_docs.json").write_text(json.dumps([ids[i] for i in members]) + "\n")
             real = int(seg[:, 2].sum()) if len(seg) else 0
+            continued = seg[seg[:, 4] > 0, 3]
             manifest["splits"][split] = {
                 "documents": len(members),
                 "tokens": real,
                 "sequences": int(data.shape[0]),
-                "continued_documents": len({int(d) for d in seg[seg[:, 4] > 0, 3]}),
+                "continued_documents": len(np.unique(continued)),
+                "continuation_pieces": len(continued),
                 "padding_fraction": round(1 - real / data.size, 6) if data.size else 0.0,
                 "dtype": str(data.dtype),
             }

@@ -45,32 +45,91 @@ def verify(folder: Path) -> list[str]:
             faults.append(f"{path}: sha256 mismatch")
     if faults:
         return faults
+    eos_id = (manifest.get("tokenizer") or {}).get("eos_id")
+    min_piece = (manifest.get("packing") or {}).get("min_piece")
     for split in SPLITS:
         if split not in splits:
             faults.append(f"{mpath}: no entry for split {split!r}")
             continue
-        faults += _check_split(folder, split, seq_len, splits[split])
+        faults += _check_split(folder, split, seq_len, splits[split], eos_id, min_piece)
     return faults
 
 
-def _check_split(folder: Path, split: str, seq_len: int, info: dict) -> list[str]:
+def _check_split(
+    folder: Path, split: str, seq_len: int, info: dict, eos_id: int | None, min_piece: int | None
+) -> list[str]:
     data = np.load(folder / f"{split}_tokens.npy", mmap_mode="r")
     seg = np.load(folder / f"{split}_segments.npy")
     docs = json.loads((folder / f"{split}_docs.json").read_text())
     out = []
     if data.ndim != 2 or data.shape[1] != seq_len:
-        out.append(f"{split}_tokens.npy: shape {data.shape}, expected [*, {seq_len}]")
+        return [f"{split}_tokens.npy: shape {data.shape}, expected [*, {seq_len}]"]
+    if seg.ndim != 2 or seg.shape[1] != 5:
+        return [f"{split}_segments.npy: shape {seg.shape}, expected [*, 5]"]
     if data.shape[0] != info["sequences"] or int(seg[:, 2].sum()) != info["tokens"]:
         out.append(f"{split}: counts differ from the manifest")
-    if len(seg) and (seg[:, 3].max() >= len(docs) or seg[:, 0].max() >= data.shape[0]):
+    if not len(seg):
+        if data.shape[0] or docs:
+            out.append(f"{split}_segments.npy: empty, but there are sequences or documents")
+        return out
+    if (seg[:, 2] < 1).any() or (seg[:, [0, 1, 3, 4]] < 0).any():
+        out.append(f"{split}_segments.npy: a negative index or an empty segment")
+    if seg[:, 3].max() >= len(docs) or seg[:, 0].max() >= data.shape[0]:
         out.append(f"{split}_segments.npy: index out of range")
-    if len(seg) and (seg[:, 1] + seg[:, 2] > seq_len).any():
+    if (seg[:, 1] + seg[:, 2] > seq_len).any():
         out.append(f"{split}_segments.npy: a segment runs past seq_len")
-    order = np.lexsort((seg[:, 1], seg[:, 0])) if len(seg) else []
-    prev_seq, prev_end = -1, 0
-    for s, start, n, *_ in seg[order] if len(seg) else []:
-        if s == prev_seq and start < prev_end:
-            out.append(f"{split}_segments.npy: overlapping segments in sequence {s}")
-            break
-        prev_seq, prev_end = s, start + n
+    if out:
+        return out
+    return _check_sequences(split, seg, data.shape[0]) + _check_documents(
+        split, seg, data, len(docs), info, eos_id, min_piece
+    )
+
+
+def _check_sequences(split: str, seg: np.ndarray, n_seq: int) -> list[str]:
+    """Each sequence: segments back to back from position 0, then padding."""
+    s = seg[np.lexsort((seg[:, 1], seg[:, 0]))]
+    first = np.r_[True, s[1:, 0] != s[:-1, 0]]
+    expected = np.where(first, 0, np.r_[0, s[:-1, 1] + s[:-1, 2]])
+    out = []
+    if (s[:, 1] < expected).any():
+        bad = int(s[np.argmax(s[:, 1] < expected), 0])
+        out.append(f"{split}_segments.npy: overlapping segments in sequence {bad}")
+    elif (s[:, 1] > expected).any():
+        bad = int(s[np.argmax(s[:, 1] > expected), 0])
+        out.append(f"{split}_segments.npy: a gap before a segment in sequence {bad}")
+    if len(np.unique(s[:, 0])) != n_seq:
+        out.append(f"{split}_segments.npy: a sequence holds no segment")
+    return out
+
+
+def _check_documents(
+    split: str,
+    seg: np.ndarray,
+    data: np.ndarray,
+    n_docs: int,
+    info: dict,
+    eos_id: int | None,
+    min_piece: int | None,
+) -> list[str]:
+    """Each document: its pieces, in offset order, tile it from 0 and end in EOS."""
+    s = seg[np.lexsort((seg[:, 4], seg[:, 3]))]
+    doc, n, off = s[:, 3], s[:, 2], s[:, 4]
+    first = np.r_[True, doc[1:] != doc[:-1]]
+    last = np.r_[doc[1:] != doc[:-1], True]
+    out = []
+    if len(np.unique(doc)) != n_docs:
+        out.append(f"{split}_segments.npy: a document has no segment")
+    if (off != np.where(first, 0, np.r_[0, off[:-1] + n[:-1]])).any():
+        out.append(f"{split}_segments.npy: a document's pieces leave a gap or overlap")
+    ends = data[s[last, 0], s[last, 1] + s[last, 2] - 1]
+    if eos_id is not None and (ends != eos_id).any():
+        out.append(f"{split}: a document does not end in EOS")
+    pieces = ~(first & last)  # segments of documents split into several
+    if min_piece is not None and (n[pieces] < min_piece).any():
+        out.append(f"{split}_segments.npy: a piece of a split document is under {min_piece} tokens")
+    continued = doc[off > 0]
+    if info.get("continued_documents", len(np.unique(continued))) != len(np.unique(continued)):
+        out.append(f"{split}: continued_documents differs from the segments")
+    if info.get("continuation_pieces", len(continued)) != len(continued):
+        out.append(f"{split}: continuation_pieces differs from the segments")
     return out
