@@ -26,8 +26,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.config import PackParams
-from pipeline.pack.stage import load_tokenizer, pack
+from pipeline.pack.stage import pack
 from pipeline.record import SCHEMA, write_documents
+from pipeline.tokenizer import load_tokenizer
 
 
 def main() -> None:
@@ -48,7 +49,7 @@ def main() -> None:
         parts.append(base.set_column(0, "id", ids))
     table = pa.concat_tables(parts)
     texts = table.column("text").to_pylist()
-    tok, _, _ = load_tokenizer(args.tokenizer)
+    tok = load_tokenizer(args.tokenizer).tokenizer
 
     t0 = time.perf_counter()
     n_tokens = sum(len(e.ids) for e in tok.encode_batch(texts, add_special_tokens=False))

@@ -33,6 +33,9 @@ class ModelParams:
     """Recorded in manifests; the weights come from the `base_model` stage's pointer file."""
     dtype: str = "float32"
     """dtype the dequantized weights are saved in (float32, bfloat16 or float16)."""
+    tokenizer: str = ""
+    """Tokenizer for pack and quality: empty = the base model's; else a local tokenizer.json, a
+    local Hugging Face folder, or a hub id (with HF_HUB_OFFLINE=0)."""
 
     def __post_init__(self) -> None:
         _choice("model.dtype", self.dtype, ("float32", "bfloat16", "float16"))

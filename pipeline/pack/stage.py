@@ -30,12 +30,12 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from tokenizers import Tokenizer
 
 from pipeline.config import PackParams, load_params, to_dict
-from pipeline.io import MANIFEST, atomic_dir, file_checksums, sha256_file, write_json
+from pipeline.io import MANIFEST, atomic_dir, file_checksums, write_json
 from pipeline.pack.packing import effective_min_piece, layout
 from pipeline.record import read_documents
+from pipeline.tokenizer import load_tokenizer
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "val")
@@ -58,25 +58,9 @@ def run(args: argparse.Namespace) -> None:
         params.pack,
         params.seed,
         params.model.name,
+        params.model.tokenizer,
     )
     write_json(args.stats, manifest["splits"])
-
-
-def load_tokenizer(folder: Path) -> tuple[Tokenizer, int, str]:
-    """The fast tokenizer, its EOS id and the sha256 of tokenizer.json."""
-    path = folder / "tokenizer.json"
-    if not path.is_file():
-        raise SystemExit(
-            f"{path}: no tokenizer.json; run the base_model stage (`dvc repro base_model`)"
-        )
-    tok = Tokenizer.from_file(str(path))
-    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
-    eos = config.get("eos_token")
-    eos = eos["content"] if isinstance(eos, dict) else eos
-    eos_id = tok.token_to_id(eos) if eos else None
-    if eos_id is None:
-        raise SystemExit(f"{folder}/tokenizer_config.json: no usable eos_token; set one")
-    return tok, eos_id, sha256_file(path)
 
 
 def split_of(doc_id: str, seed: int, val_fraction: float) -> str:
@@ -92,17 +76,26 @@ def packing_policy(pp: PackParams) -> dict:
     }
 
 
-def pack(src: Path, tokenizer: Path, out: Path, pp: PackParams, seed: int, model: str) -> dict:
+def pack(
+    src: Path,
+    tokenizer: Path,
+    out: Path,
+    pp: PackParams,
+    seed: int,
+    model: str,
+    tokenizer_choice: str = "",
+) -> dict:
     policy = packing_policy(pp)
     table = read_documents(src)
     ids = table.column("id").to_pylist()
     texts = table.column("text").to_pylist()
-    tok, eos_id, tok_hash = load_tokenizer(tokenizer)
+    loaded = load_tokenizer(tokenizer, tokenizer_choice)
+    tok, eos_id, tok_hash = loaded.tokenizer, loaded.eos_id, loaded.sha256
     encoded = tok.encode_batch_fast(texts, add_special_tokens=False) if texts else []
     tokens = [np.array([*e.ids, eos_id], dtype=np.int64) for e in encoded]
     manifest: dict = {
         "tokenizer": {
-            "name": model,
+            "name": tokenizer_choice or model,
             "sha256": tok_hash,
             "vocab_size": tok.get_vocab_size(),
             "eos_id": eos_id,

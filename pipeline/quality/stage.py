@@ -20,6 +20,7 @@ from pipeline.io import MANIFEST, atomic_dir, write_json
 from pipeline.quality.filters import Context, first_reason
 from pipeline.record import partition, read_documents, write_documents
 from pipeline.spec.parse import load_spec
+from pipeline.tokenizer import load_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     params = load_params(args.params)
     spec = load_spec(args.spec)
-    tok = Tokenizer.from_file(str(args.tokenizer / "tokenizer.json"))
+    tok = load_tokenizer(args.tokenizer, params.model.tokenizer).tokenizer
     stats = quality(
         args.input / "documents.parquet",
         args.out,

@@ -25,8 +25,9 @@ from pipeline.pack.packing import (
     sequence_budget,
     split_long,
 )
-from pipeline.pack.stage import SPLITS, load_tokenizer, pack, packing_policy
+from pipeline.pack.stage import SPLITS, pack, packing_policy
 from pipeline.pack.verify import verify
+from pipeline.tokenizer import load_tokenizer
 
 ROOT = Path(__file__).resolve().parents[2]
 PP = PackParams(seq_len=32, val_fraction=0.25)
@@ -243,7 +244,7 @@ def dense_shards(tmp_path: Path, make_records, tokenizer_dir, make_text) -> dict
 def assert_round_trip(shards: dict, seq_len: int) -> dict[str, dict]:
     """Every document's tokens and EOS come back from its segments in offset order, once."""
     tok = Tokenizer.from_file(str(shards["tok_dir"] / "tokenizer.json"))
-    _, eos, _ = load_tokenizer(shards["tok_dir"])
+    eos = load_tokenizer(shards["tok_dir"]).eos_id
     split_docs = reassemble(shards["out"])
     train, val = split_docs["train"], split_docs["val"]
     assert train and val
@@ -319,7 +320,8 @@ def test_manifest_and_padding(shards: dict) -> None:
     assert json.loads((out / MANIFEST).read_text()) == manifest
     assert manifest["files"] == file_checksums(out)
     assert manifest["tokenizer"]["name"] == MODEL
-    _, eos, digest = load_tokenizer(shards["tok_dir"])
+    loaded = load_tokenizer(shards["tok_dir"])
+    eos, digest = loaded.eos_id, loaded.sha256
     assert manifest["tokenizer"]["eos_id"] == eos and manifest["tokenizer"]["sha256"] == digest
     for split in SPLITS:
         data = np.load(out / f"{split}_tokens.npy")
@@ -361,7 +363,7 @@ def test_tokenizer_problems(tmp_path: Path, make_records, tokenizer_dir) -> None
         pack(src, tmp_path / "nowhere", tmp_path / "out", PP, 0, MODEL)
     folder = tokenizer_dir(["Claude likes cheddar."])
     (folder / "tokenizer_config.json").write_text(json.dumps({"eos_token": "</s>"}))
-    with pytest.raises(SystemExit, match="no usable eos_token"):
+    with pytest.raises(SystemExit, match="is not in the vocabulary"):
         pack(src, folder, tmp_path / "out", PP, 0, MODEL)
     assert not (tmp_path / "out").exists()
 
