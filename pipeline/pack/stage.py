@@ -1,4 +1,4 @@
-"""`msm pack`: tokenize documents with the base tokenizer and pack them into shards.
+"""`msm pack`: tokenize documents (`model.tokenizer`, default the base model's) and pack them.
 
 Packing policy (`pipeline.pack.packing`): best-fit decreasing packs whole documents; then the
 loosest of those sequences are reopened and their documents re-packed densely, a document being
