@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     try:
         args.func(args)
+    except BrokenPipeError:  # output piped into `head` and the like: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except Exception as err:
         if type(err).__name__ in USER_ERRORS or isinstance(err, FileNotFoundError):
             print(f"error: {err}", file=sys.stderr)

@@ -63,7 +63,7 @@ def test_unknown_top_level_key(tmp_path: Path) -> None:
 
 
 def test_unknown_nested_key(tmp_path: Path) -> None:
-    path = edited(tmp_path, "  ideas_per_doc_type: 3\n", "  ideas_per_doc_type: 3\n  doc_type: 2\n")
+    path = edited(tmp_path, "  ideas_per_doc_type: 4\n", "  ideas_per_doc_type: 4\n  doc_type: 2\n")
     with pytest.raises(ConfigError) as err:
         load_params(path, SPECS)
     msg = str(err.value)
@@ -172,7 +172,7 @@ def test_cli_params_ok(msm: Callable[..., subprocess.CompletedProcess]) -> None:
 def test_cli_params_error_exit_2(
     tmp_path: Path, msm: Callable[..., subprocess.CompletedProcess]
 ) -> None:
-    path = edited(tmp_path, "  ideas_per_doc_type: 3\n", "  ideas_per_doc_type: 3\n  doc_type: 2\n")
+    path = edited(tmp_path, "  ideas_per_doc_type: 4\n", "  ideas_per_doc_type: 4\n  doc_type: 2\n")
     proc = msm("params", "--params", path, "--specs-dir", SPECS)
     assert proc.returncode == 2
     assert proc.stdout == ""

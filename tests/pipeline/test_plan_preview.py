@@ -95,7 +95,7 @@ def test_cli_preview(msm: CLI) -> None:
     proc = msm("spec", "plan", "rules", "--preview")
     assert proc.returncode == 0, proc.stderr
     assert (
-        "projected documents: 5 sections x 4 doc types x 3 ideas x 1 per idea = 60" in proc.stdout
+        "projected documents: 5 sections x 6 doc types x 4 ideas x 1 per idea = 120" in proc.stdout
     )
     assert "claude-sonnet-4-5-20250929" in proc.stdout
 
