@@ -73,8 +73,11 @@ class DedupParams:
     bands: int = 14
     rows: int = 8
     """bands x rows permutations; a pair becomes a candidate when one band matches."""
+    shifted_bands: bool = True
+    """Also band on windows shifted by rows // 2 (bands - 1 more bands from the same signature):
+    more recall near the threshold; exact verification keeps precision."""
     threshold: float = 0.7
-    """Candidates whose signature-estimated Jaccard is below this are not linked."""
+    """Candidates whose exact word n-gram Jaccard is below this are not linked."""
 
     def __post_init__(self) -> None:
         for key in ("ngram", "bands", "rows"):

@@ -7,12 +7,13 @@ counted with its reason; `clusters.json` lists each cluster's members for inspec
 from __future__ import annotations
 
 import argparse
-import hashlib
 import logging
 from pathlib import Path
 
+import numpy as np
+
 from pipeline.config import DedupParams, load_params, to_dict
-from pipeline.dedup.minhash import clusters, normalize_words, signatures
+from pipeline.dedup.minhash import exact_groups, link, sketch
 from pipeline.io import MANIFEST, atomic_dir, write_json
 from pipeline.record import partition, read_documents, write_documents
 
@@ -39,17 +40,15 @@ def dedup(src: Path, out: Path, dp: DedupParams) -> dict:
     order = sorted(range(len(ids)), key=ids.__getitem__)  # survivors: smallest id first
 
     reasons: dict[int, str] = {}
-    seen: dict[str, int] = {}
-    for i in order:
-        key = hashlib.sha256(" ".join(normalize_words(texts[i])).encode()).hexdigest()
-        if key in seen:
-            reasons[i] = "exact_duplicate"
-        else:
-            seen[key] = i
-    kept = [i for i in order if i not in reasons]
-    sigs = signatures([texts[i] for i in kept], dp.ngram, dp.bands * dp.rows)
+    sk = sketch([texts[i] for i in order], dp.ngram, dp.bands, dp.rows, dp.shifted_bands)
+    first = exact_groups(sk.text_keys)  # positions in `order`, so the smallest id survives
+    for pos in np.flatnonzero(first != np.arange(len(order))).tolist():
+        reasons[order[pos]] = "exact_duplicate"
+    kept_pos = np.flatnonzero(first == np.arange(len(order)))
+    kept = [order[p] for p in kept_pos.tolist()]
+    groups = link([texts[i] for i in kept], sk.band_keys[kept_pos], dp.ngram, dp.threshold)
     report = []
-    for group in clusters(sigs, dp.bands, dp.rows, dp.threshold):
+    for group in groups:
         members = sorted((kept[g] for g in group), key=ids.__getitem__)
         for m in members[1:]:
             reasons[m] = "near_duplicate"
