@@ -16,7 +16,7 @@ from trl import SFTConfig, SFTTrainer
 
 from pipeline.config import TrainAftParams, load_params
 from pipeline.io import atomic_dir, write_json
-from training.model import load_base, load_tokenizer, with_adapter
+from training.model import load_base, load_tokenizer, save_adapter, with_adapter
 from training.msm import summarize, training_arguments
 
 log = logging.getLogger(__name__)
@@ -73,8 +73,7 @@ def train_aft(
     stats = summarize(trainer.state.log_history, tp)
     stats["train_samples"] = len(dataset)
     with atomic_dir(out) as tmp_out:
-        model.save_pretrained(tmp_out)
-        (tmp_out / "README.md").unlink(missing_ok=True)
+        save_adapter(model, tmp_out)
     write_json(metrics, stats)
     log.info("train_aft: %s", stats)
     return stats

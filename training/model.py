@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -34,6 +35,22 @@ def with_new_lora(model, lp: LoraParams):
         task_type="CAUSAL_LM",
     )
     return get_peft_model(model, config)
+
+
+def save_adapter(model, out: Path) -> None:
+    """Save a LoRA adapter deterministically into an (empty, temporary) folder `out`.
+
+    peft keeps `target_modules` as a set, so its order in adapter_config.json follows Python's
+    per-process string hashing; it is sorted here so that equal adapters give equal files. peft's
+    model-card template (README.md) is not an output.
+    """
+    model.save_pretrained(out)
+    (out / "README.md").unlink(missing_ok=True)
+    path = out / "adapter_config.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(config.get("target_modules"), list):
+        config["target_modules"] = sorted(config["target_modules"])
+    path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def with_adapter(model, adapter: Path, trainable: bool):

@@ -18,7 +18,7 @@ from transformers import Trainer, TrainingArguments
 from pipeline.config import TrainParams, load_params
 from pipeline.io import atomic_dir, write_json
 from training.data import PackedCollator, PackedDataset
-from training.model import load_base, with_new_lora
+from training.model import load_base, save_adapter, with_new_lora
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +103,7 @@ def train_msm(
     )
     stats["train_sequences"] = len(dataset)
     with atomic_dir(out) as tmp_out:
-        model.save_pretrained(tmp_out)
-        (tmp_out / "README.md").unlink(missing_ok=True)  # peft's model card template
+        save_adapter(model, tmp_out)
     write_json(metrics, stats)
     log.info("train_msm: %s", stats)
     return stats
