@@ -27,7 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("training.evaluate", "value-generalization and held-out-loss evals"),
 }
 
-USER_ERRORS = ("ConfigError", "SpecError", "RecordError")
+USER_ERRORS = ("ConfigError", "SpecError", "RecordError", "DataError")
 
 
 def main(argv: list[str] | None = None) -> None:

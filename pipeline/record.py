@@ -76,7 +76,12 @@ def read_documents(path: Path, schema: pa.Schema = SCHEMA) -> pa.Table:
             f"{path}: missing columns {missing}; it was not written by this version of the "
             "pipeline, rerun the stage that writes it"
         )
-    return table.select(schema.names).cast(schema)
+    try:
+        return table.select(schema.names).cast(schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
+        raise RecordError(
+            f"{path}: columns do not fit the record schema ({err}); rerun the stage that writes it"
+        ) from None
 
 
 def partition(table: pa.Table, reasons: Mapping[int, str]) -> tuple[pa.Table, pa.Table]:

@@ -27,6 +27,12 @@ from torch.utils.data import Dataset
 from pipeline.io import MANIFEST
 
 IGNORE = -100
+
+
+class DataError(ValueError):
+    """Shards that cannot be trained on (for example zero sequences); the message says why."""
+
+
 KEYS = ("input_ids", "labels", "position_ids")
 
 
@@ -44,7 +50,7 @@ class PackedDataset(Dataset):
         self.segments = [seg[bounds[s] : bounds[s + 1]] for s in range(len(self.tokens))]
         self.n = len(self.tokens) if limit is None else min(limit, len(self.tokens))
         if self.n == 0:
-            raise ValueError(
+            raise DataError(
                 f"{shards}: split {split!r} holds zero sequences; training on nothing is an error. "
                 "Generate more documents (params.yaml `generate`) or lower `pack.val_fraction`"
             )
