@@ -27,7 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("training.evaluate", "value-generalization and held-out-loss evals"),
 }
 
-USER_ERRORS = ("ConfigError", "SpecError", "RecordError", "DataError")
+USER_ERRORS = ("ConfigError", "SpecError", "RecordError", "DataError", "BackendError")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -60,6 +60,10 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:  # output piped into `head` and the like: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except Exception as err:
+        code = getattr(err, "exit_code", None)
+        if isinstance(code, int):  # a clean, resumable stop (e.g. the spending cap)
+            print(f"error: {err}", file=sys.stderr)
+            raise SystemExit(code) from None
         if type(err).__name__ in USER_ERRORS or isinstance(err, FileNotFoundError):
             print(f"error: {err}", file=sys.stderr)
             raise SystemExit(2) from None

@@ -43,12 +43,14 @@ class ModelParams:
 
 @dataclass(frozen=True)
 class GenerateParams:
-    """How many documents to plan and write per spec section, and with which backend."""
+    """The generation hierarchy (doc types -> ideas -> documents [-> revision]) and its backend."""
 
     backend: str = "offline"
-    """offline: the deterministic, model-free composer (the embedded default)."""
+    """offline (the deterministic, model-free composer), hf (a local transformers model),
+    anthropic, openai (any OpenAI-compatible server, e.g. `vllm serve`) or vllm (in-process)."""
     model: str = "offline-composer-2026-11-27"
-    """Dated model id recorded in every document (never an alias)."""
+    """A dated model id (anthropic, openai), a local model folder (hf, vllm), or the composer's
+    id (offline). Recorded in every document; never an alias."""
     doc_types_per_section: int = 4
     ideas_per_doc_type: int = 3
     docs_per_idea: int = 1
@@ -56,12 +58,46 @@ class GenerateParams:
     """What a prompt carries: `section` (the section and the spec overview) or `spec`."""
     min_assertion_words: int = 6
     """Sentences shorter than this are not turned into assertions."""
+    temperature: float = 1.0
+    max_tokens: int = 5000
+    """Output-token cap per document (and per revision)."""
+    plan_max_tokens: int = 2000
+    """Output-token cap per doc-type and idea call."""
+    max_attempts: int = 3
+    """Calls per item before an unusable answer (no content section, truncated, no parsable
+    list) is counted as a failure with its reason."""
+    max_topups: int = 2
+    """Follow-up calls that list what exists and ask for new doc types or ideas, when a call
+    returned fewer distinct ones than asked for."""
+    revise: bool = False
+    """Add a critique-and-revise call per document; the revision replaces the draft."""
+    max_spend_usd: float = 10.0
+    """Hard cap on the cost of the corpus's requests (at run.yaml prices): the stage stops
+    cleanly before exceeding it, keeping everything bought."""
 
     def __post_init__(self) -> None:
-        _choice("generate.backend", self.backend, ("offline",))
+        _choice("generate.backend", self.backend, BACKENDS)
         _choice("generate.context", self.context, ("section", "spec"))
-        for key in ("doc_types_per_section", "ideas_per_doc_type", "docs_per_idea"):
+        for key in (
+            "doc_types_per_section",
+            "ideas_per_doc_type",
+            "docs_per_idea",
+            "max_tokens",
+            "plan_max_tokens",
+            "max_attempts",
+        ):
             _positive(f"generate.{key}", getattr(self, key))
+        if self.max_topups < 0:
+            raise ConfigError(f"`generate.max_topups` must be >= 0, got {self.max_topups}")
+        if not 0.0 <= self.temperature <= 2.0:
+            raise ConfigError(f"`generate.temperature` must be in [0, 2], got {self.temperature}")
+        if self.max_spend_usd < 0:
+            raise ConfigError(f"`generate.max_spend_usd` must be >= 0, got {self.max_spend_usd}")
+        if not self.model.strip():
+            raise ConfigError("`generate.model` is empty: name a dated model id or a folder")
+
+
+BACKENDS = ("offline", "hf", "anthropic", "openai", "vllm")
 
 
 @dataclass(frozen=True)

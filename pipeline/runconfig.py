@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from pipeline.config import ConfigError
+from pipeline.generate.settings import GenerationSettings, parse_settings
 
 
 @dataclass(frozen=True)
@@ -28,9 +29,10 @@ class RunConfig:
     expected_output_tokens: int = 1500
     prices: dict[str, dict[str, Price]] = field(default_factory=dict)
     """USD per million tokens, by backend, then dated model id."""
+    generation: GenerationSettings = field(default_factory=GenerationSettings)
 
 
-_TOP = ("expected_output_tokens", "prices")
+_TOP = ("expected_output_tokens", "prices", "generation")
 _PRICE = ("input_per_mtok", "output_per_mtok", "batch_discount")
 
 
@@ -56,7 +58,7 @@ def load_run_config(path: str | Path = "run.yaml") -> RunConfig:
             prices.setdefault(str(backend), {})[str(model)] = _price(
                 entry, f"prices.{backend}.{model}", path
             )
-    return RunConfig(expected, prices)
+    return RunConfig(expected, prices, parse_settings(raw.get("generation"), path))
 
 
 def _mapping(value: Any, key: str, path: Path) -> dict:

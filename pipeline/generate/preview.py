@@ -1,9 +1,14 @@
-"""Projected document counts, tokens and cost of a spec's generation plan, before any paid call.
+"""Projected requests, tokens and cost of a spec's generation, before any paid call.
 
-Nothing here calls a backend: the plan is built exactly as `msm generate` builds it, and every
-document request's prompt is rendered, so the input-token estimate covers the real prompts.
-Tokens are estimated at 4 characters per token (providers' tokenizers differ; this is a
-planning figure); output tokens per document come from `run.yaml` `expected_output_tokens`.
+Nothing here calls a backend. Request counts per level follow from params (sections x doc types
+x ideas x documents per idea, plus one revision per document with `generate.revise`); top-ups
+and retries come on top when a model answers short or unusably. Input tokens are estimated from
+the real rendered prompts (the section's system prompt and each level's prompt, with a
+representative idea of `IDEA_CHARS` characters) at 4 characters per token; output tokens per
+document (and revision) come from `run.yaml` `expected_output_tokens`, per doc-type and idea
+call from the constants below. Prompt caching is not counted, so the figures are an upper
+bound for the input side. The batch column prices the levels in `generation.batch_levels` at
+the batch discount.
 """
 
 from __future__ import annotations
@@ -11,11 +16,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipeline.config import GenerateParams
-from pipeline.generate.stage import build_plan, make_request
+from pipeline.generate.prompts import PromptBook, local_ids
+from pipeline.generate.request import Request
+from pipeline.generate.stage import build_plan
 from pipeline.runconfig import RunConfig
 from pipeline.spec.parse import Spec
 
 CHARS_PER_TOKEN = 4
+IDEA_CHARS = 400
+DOC_TYPES_OUTPUT_TOKENS = 300
+"""Expected output of one doc-types call (scratch plus a short list)."""
+IDEA_OUTPUT_TOKENS = 150
+"""Expected output per idea of an ideas call (one idea block), plus 200 of scratch per call."""
+
+
+@dataclass(frozen=True)
+class Level:
+    name: str
+    requests: int
+    input_tokens: int
+    output_tokens: int
 
 
 @dataclass(frozen=True)
@@ -27,42 +47,70 @@ class Preview:
     ideas_per_doc_type: int
     docs_per_idea: int
     documents: int
-    input_tokens: int
-    output_tokens: int
+    levels: list[Level]
     costs: list[tuple[str, str, float, float]]
     """(backend, model, standard USD, batch USD) per priced model."""
 
+    @property
+    def input_tokens(self) -> int:
+        return sum(lvl.input_tokens for lvl in self.levels)
+
+    @property
+    def output_tokens(self) -> int:
+        return sum(lvl.output_tokens for lvl in self.levels)
+
 
 def preview(spec: Spec, gp: GenerateParams, seed: int, run: RunConfig) -> Preview:
-    subdomains, ideas = build_plan(spec, gp, seed)
-    subs = {s.id: s for s in subdomains}
-    prompts = [
-        make_request(spec, subs[idea.subdomain_id], idea, gp, k).prompt
-        for idea in ideas
-        for k in range(gp.docs_per_idea)
-    ]
-    input_tokens = sum(len(p) for p in prompts) // CHARS_PER_TOKEN
-    output_tokens = len(prompts) * run.expected_output_tokens
+    subdomains = build_plan(spec, gp)
+    book = PromptBook(spec, gp, gp.model, seed)
+    t, i, d = gp.doc_types_per_section, gp.ideas_per_doc_type, gp.docs_per_idea
+    per_doc = t * i * d
+    levels = {name: [0, 0, 0] for name in ("doc_types", "ideas", "document", "revise")}
+    for sub in subdomains:
+        ids = list(local_ids(sub))[:2]
+        idea = {"summary": "x" * IDEA_CHARS, "assertions": ids}
+        dt = book.doc_types(sub, t, [], 0, 0)
+        _add(levels["doc_types"], 1, dt, DOC_TYPES_OUTPUT_TOKENS)
+        ideas = book.ideas(sub, "news report", 0, i, [], 0, 0)
+        _add(levels["ideas"], t, ideas, 200 + IDEA_OUTPUT_TOKENS * i)
+        doc = book.document(sub, "news report", idea, 0, 0)
+        _add(levels["document"], per_doc, doc, run.expected_output_tokens)
+        if gp.revise:
+            rev = book.revise(
+                sub, "news report", idea, 0, "x" * (4 * run.expected_output_tokens), 0
+            )
+            _add(levels["revise"], per_doc, rev, run.expected_output_tokens)
+    rows = [Level(name, *v) for name, v in levels.items() if v[0]]
     costs = [(gp.backend, gp.model, 0.0, 0.0)] if gp.backend == "offline" else []
+    batched = set(run.generation.batch_levels)
     for backend, models in sorted(run.prices.items()):
         for model, price in sorted(models.items()):
-            usd = (
-                input_tokens * price.input_per_mtok + output_tokens * price.output_per_mtok
-            ) / 1e6
-            costs.append((backend, model, usd, usd * (1 - price.batch_discount)))
-    types = max((len({i.doc_type for i in ideas if i.subdomain_id == s}) for s in subs), default=0)
+            usd = batch = 0.0
+            for lvl in rows:
+                cost = (
+                    lvl.input_tokens * price.input_per_mtok
+                    + lvl.output_tokens * price.output_per_mtok
+                ) / 1e6
+                usd += cost
+                batch += cost * (1 - price.batch_discount) if lvl.name in batched else cost
+            costs.append((backend, model, usd, batch))
     return Preview(
         spec=spec.name,
         subdomains=len(subdomains),
         assertions=sum(len(s.assertions) for s in subdomains),
-        doc_types_per_section=types,
-        ideas_per_doc_type=gp.ideas_per_doc_type,
-        docs_per_idea=gp.docs_per_idea,
-        documents=len(prompts),
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
+        doc_types_per_section=t,
+        ideas_per_doc_type=i,
+        docs_per_idea=d,
+        documents=len(subdomains) * per_doc,
+        levels=rows,
         costs=costs,
     )
+
+
+def _add(acc: list[int], n: int, request: Request, output_tokens: int) -> None:
+    acc[0] += n
+    acc[1] += n * ((len(request.system) + len(request.prompt)) // CHARS_PER_TOKEN)
+    acc[2] += n * output_tokens
 
 
 def render(p: Preview) -> str:
@@ -70,8 +118,18 @@ def render(p: Preview) -> str:
         f"spec {p.spec}: {p.subdomains} sections, {p.assertions} assertions",
         f"projected documents: {p.subdomains} sections x {p.doc_types_per_section} doc types x "
         f"{p.ideas_per_doc_type} ideas x {p.docs_per_idea} per idea = {p.documents:,}",
-        f"estimated tokens: input {p.input_tokens:,} ({CHARS_PER_TOKEN} chars/token), "
-        f"output {p.output_tokens:,} (run.yaml expected_output_tokens per document)",
+        f"{'level':<11}{'requests':>10}{'input tok':>14}{'output tok':>14}",
+    ]
+    for lvl in p.levels:
+        lines.append(
+            f"{lvl.name:<11}{lvl.requests:>10,}{lvl.input_tokens:>14,}{lvl.output_tokens:>14,}"
+        )
+    lines += [
+        f"{'total':<11}{sum(v.requests for v in p.levels):>10,}{p.input_tokens:>14,}"
+        f"{p.output_tokens:>14,}",
+        f"(input at {CHARS_PER_TOKEN} chars/token from the rendered prompts, without prompt "
+        "caching; output per document from run.yaml expected_output_tokens; top-ups and "
+        "retries come on top)",
         f"{'backend':<11}{'model':<32}{'standard $':>12}{'batch $':>10}",
     ]
     for backend, model, usd, batch in p.costs:

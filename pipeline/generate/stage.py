@@ -1,7 +1,17 @@
-"""`msm generate`: spec -> plan.json (subdomains, assertions, doc types, ideas) -> documents.
+"""`msm generate`: spec -> plan.json (sections, statements, doc types, ideas) -> documents.
 
-Every request goes through the content-addressed cache first, so a re-run (or a run after a
-one-section edit) asks the backend only for what is missing.
+Per section the backend is asked for document types, then ideas per type, then documents per
+idea (and, with `generate.revise`, a critique-and-revise pass); see `pipeline.generate.hierarchy`.
+Every request goes through the content-addressed cache first and every answer is committed to it
+as it arrives, so a re-run (after a crash, a kill, the spending cap, or a one-section edit) asks
+the backend only for what is missing.
+
+Exit codes: 0 done; 2 bad input or configuration (nothing sent); 3 stopped before finishing
+(spending cap reached, or requests that failed after every retry): everything bought is in the
+cache, no output is written, and the message says how to continue.
+
+`--pilot N` writes N documents per section (spread over doc types) to `--out` with a readable
+`pilot.md`, through the same cache, so a paid run reuses them; read them before the full run.
 """
 
 from __future__ import annotations
@@ -10,30 +20,44 @@ import argparse
 import logging
 from collections import Counter
 from pathlib import Path
-from string import Template
 
 from pipeline.config import GenerateParams, load_params, to_dict
 from pipeline.generate.backends import make_backend
-from pipeline.generate.backends.offline import COMPOSER_HASH, genres, template_hash
+from pipeline.generate.budget import SpendCap
 from pipeline.generate.cache import RequestCache
-from pipeline.generate.ideas import Idea, doc_types_for, ideas_for
-from pipeline.generate.request import Request
-from pipeline.io import MANIFEST, atomic_dir, sha256_text, write_json
+from pipeline.generate.hierarchy import Document, Engine, Idea
+from pipeline.generate.prompts import PromptBook, prompts_hash
+from pipeline.generate.runner import Runner
+from pipeline.io import MANIFEST, atomic_dir, write_json
 from pipeline.record import to_table, write_documents
+from pipeline.runconfig import RunConfig, load_run_config
 from pipeline.spec.decompose import Subdomain, decompose
 from pipeline.spec.parse import Spec, load_spec
 
 log = logging.getLogger(__name__)
-PROMPT = Path(__file__).resolve().parent / "prompts" / "document.txt"
+
+
+class GenerationStopped(RuntimeError):
+    """The stage stopped before the corpus was complete; what was bought is cached."""
+
+    exit_code = 3
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spec", type=Path, required=True, help="spec file, e.g. specs/rules.md")
     p.add_argument("--params", type=Path, default=Path("params.yaml"))
-    p.add_argument("--plan", type=Path, required=True, help="where to write plan.json")
+    p.add_argument("--run-config", type=Path, default=Path("run.yaml"), help="run settings")
+    p.add_argument("--plan", type=Path, help="where to write plan.json (not with --pilot)")
     p.add_argument("--cache", type=Path, required=True, help="request cache folder")
     p.add_argument("--out", type=Path, required=True, help="output folder (documents.parquet)")
-    p.add_argument("--stats", type=Path, required=True, help="stats JSON (DVC metrics)")
+    p.add_argument("--stats", type=Path, help="stats JSON, DVC metrics (not with --pilot)")
+    p.add_argument(
+        "--pilot",
+        type=int,
+        metavar="N",
+        help="only N documents per section, into --out with a readable pilot.md",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -41,169 +65,265 @@ def run(args: argparse.Namespace) -> None:
     spec = load_spec(args.spec)
     if spec.name not in params.specs:
         raise SystemExit(f"{args.spec}: spec {spec.name!r} is not listed in params.yaml `specs`")
-    stats, _ = generate(spec, params.generate, params.seed, args.plan, args.cache, args.out)
-    write_json(args.stats, stats)
+    if args.pilot is None and (args.plan is None or args.stats is None):
+        raise SystemExit("msm generate: --plan and --stats are required (except with --pilot)")
+    if args.pilot is not None and args.pilot <= 0:
+        raise SystemExit("msm generate: --pilot N needs N >= 1")
+    rc = load_run_config(args.run_config)
+    stats, info = generate(
+        spec,
+        params.generate,
+        params.seed,
+        args.plan,
+        args.cache,
+        args.out,
+        run_config=rc,
+        pilot=args.pilot,
+        progress=not args.no_progress,
+    )
+    if args.stats is not None:
+        write_json(args.stats, stats)
+    if args.pilot is not None:
+        print(
+            f"pilot: {stats['documents']} documents in {args.out / 'pilot.md'}; "
+            f"this run bought ${info['new_usd']:.4f}; the full run reuses them from the cache"
+        )
 
 
-def build_plan(spec: Spec, gp: GenerateParams, seed: int) -> tuple[list[Subdomain], list[Idea]]:
-    subdomains = decompose(spec, min_words=gp.min_assertion_words)
-    ideas: list[Idea] = []
-    for sub in subdomains:
-        types = doc_types_for(sub, genres(), gp.doc_types_per_section, seed, spec.name)
-        for t, doc_type in enumerate(types):
-            ideas.extend(ideas_for(sub, doc_type, t, gp.ideas_per_doc_type, seed, spec.name))
-    return subdomains, ideas
-
-
-def make_request(spec: Spec, sub: Subdomain, idea: Idea, gp: GenerateParams, k: int) -> Request:
-    by_id = {a.id: a.text for a in sub.assertions}
-    overview = spec.overview
-    excerpt = sub.excerpt
-    if gp.context == "spec":
-        excerpt = "\n\n".join(f"{s.title}\n{s.text}" for s in spec.sections)
-    context = {
-        "doc_type": idea.doc_type,
-        "template_hash": template_hash(idea.doc_type),
-        "composer_hash": COMPOSER_HASH if gp.backend == "offline" else "",
-        "spec_title": spec.title,
-        "model_name": spec.model_name,
-        "provider_name": spec.provider_name,
-        "section_title": sub.title,
-        "topic": _topic(spec, sub),
-        "overview": overview,
-        "excerpt": excerpt,
-        "assertions": [by_id[i] for i in idea.assertion_ids],
-        "author": idea.author,
-        "author_short": idea.author_short,
-        "role": idea.role,
-        "org": idea.org,
-        "place": idea.place,
-        "field": idea.field,
-        "idea": idea.text,
-    }
-    prompt = _render_prompt(context)
-    return Request(gp.backend, gp.model, prompt, 1.0, 4096, k, context)
+def build_plan(spec: Spec, gp: GenerateParams) -> list[Subdomain]:
+    return decompose(spec, min_words=gp.min_assertion_words)
 
 
 def generate(
-    spec: Spec, gp: GenerateParams, seed: int, plan_path: Path, cache_dir: Path, out: Path
+    spec: Spec,
+    gp: GenerateParams,
+    seed: int,
+    plan_path: Path | None,
+    cache_dir: Path,
+    out: Path,
+    run_config: RunConfig | None = None,
+    pilot: int | None = None,
+    progress: bool = False,
 ) -> tuple[dict, dict]:
-    """Write plan, documents and manifest; return (corpus stats, this run's cache hits/new).
+    """Write plan, documents and manifest; return (corpus stats, run information).
 
     The stats describe the corpus only, so they are identical whatever the cache held before;
-    how much came from the cache is run information, logged and returned but never written.
+    what came from the cache and what this run bought is run information, logged and returned
+    but never written into an output.
     """
-    subdomains, ideas = build_plan(spec, gp, seed)
-    subs = {s.id: s for s in subdomains}
-    backend = make_backend(gp.backend)
-    jobs = [
-        (idea, k, make_request(spec, subs[idea.subdomain_id], idea, gp, k))
-        for idea in ideas
-        for k in range(gp.docs_per_idea)
-    ]
-    with RequestCache(cache_dir, durable=backend.paid) as cache:
-        hits = sum(1 for *_, r in jobs if r.key in cache)
-        missing = {r.key: r for *_, r in jobs if r.key not in cache}
-        for request, response in backend.generate(missing.values()):
-            cache.put(request.key, response)
-        rows = []
-        for idea, k, request in jobs:
-            response = cache.get(request.key)
-            assert response is not None, f"backend returned no answer for {idea.id}"
-            sub = subs[idea.subdomain_id]
-            rows.append(
-                {
-                    "id": f"{spec.name}/{idea.id}/{k}",
-                    "text": response.text,
-                    "spec": spec.name,
-                    "section_id": sub.id,
-                    "section_hash": sub.hash,
-                    "assertion_ids": list(idea.assertion_ids),
-                    "doc_type": idea.doc_type,
-                    "idea": idea.text,
-                    "backend": gp.backend,
-                    "model": gp.model,
-                    "template_hash": request.context["template_hash"],
-                    "request_hash": request.key,
-                    "seed": seed,
-                    "input_tokens": response.input_tokens,
-                    "output_tokens": response.output_tokens,
-                }
+    rc = run_config or RunConfig()
+    subdomains = build_plan(spec, gp)
+    price = rc.prices.get(gp.backend, {}).get(gp.model)
+    backend = make_backend(gp, rc.generation, price, cache_dir, pilot=pilot is not None)
+    try:
+        model_id = backend.model_id()
+        if backend.paid and price is None:
+            from pipeline.config import ConfigError
+
+            raise ConfigError(
+                f"run.yaml has no price for {gp.backend}/{model_id}: add it under `prices:` "
+                "(the spending cap needs it), e.g. {input_per_mtok: 3.0, output_per_mtok: 15.0, "
+                "batch_discount: 0.5}"
             )
-    stats = _stats(rows, subdomains)
-    plan = {
-        "spec": spec.name,
-        "kind": spec.kind,
-        "spec_hash": spec.content_hash,
-        "backend": gp.backend,
-        "model": gp.model,
-        "seed": seed,
-        "subdomains": [s.to_json() for s in subdomains],
-        "ideas": [i.to_json() for i in ideas],
-        "projected_documents": len(jobs),
-    }
-    write_json(plan_path, plan)
+        cap = SpendCap(gp.max_spend_usd if backend.paid else float("inf"), price)
+        with RequestCache(cache_dir, durable=backend.paid) as cache:
+            runner = Runner(backend, cache, cap, progress=progress)
+            book = PromptBook(spec, gp, model_id, seed)
+            engine = Engine(subdomains, gp, book, runner)
+            types = engine.doc_types()
+            ideas = engine.ideas(types)
+            chosen = _pilot(ideas, pilot) if pilot is not None else ideas
+            docs = engine.documents(chosen, spec.name)
+    finally:
+        backend.close()
+    info = {"hits": runner.hits, "new": runner.new.requests, "new_usd": runner.new.usd}
+    log.info(
+        "generate %s: %d documents; %d answers from the cache, %d bought ($%.4f)",
+        spec.name,
+        len(docs),
+        runner.hits,
+        runner.new.requests,
+        runner.new.usd,
+    )
+    if runner.failures:
+        _stop(spec, gp, runner, cap)
+    rows = [_row(spec, gp, book, model_id, seed, d, subdomains) for d in docs]
+    stats = _stats(rows, subdomains, types, ideas, engine, runner, gp, model_id)
+    if plan_path is not None:
+        write_json(plan_path, _plan(spec, gp, model_id, seed, subdomains, types, ideas))
     with atomic_dir(out) as tmp:
         write_documents(to_table(rows), tmp / "documents.parquet")
+        write_json(tmp / "failures.json", [f.to_json() for f in engine.failures])
+        if pilot is not None:
+            (tmp / "pilot.md").write_text(_pilot_markdown(rows), encoding="utf-8")
         write_json(
             tmp / MANIFEST,
             {
                 "spec": spec.name,
                 "spec_hash": spec.content_hash,
                 "params": to_dict(gp),
+                "model": model_id,
                 "seed": seed,
+                "pilot": pilot,
                 "documents": len(rows),
                 "stats": stats,
-                "prompt_template_hash": sha256_text(PROMPT.read_text(encoding="utf-8"))[:16],
+                "prompt_template_hash": prompts_hash(),
             },
         )
-    log.info(
-        "generate %s: %d documents (%d from cache, %d new) -> %s",
-        spec.name,
-        len(rows),
-        hits,
-        len(missing),
-        out,
-    )
-    return stats, {"hits": hits, "new": len(missing)}
+    return stats, info
 
 
-def _stats(rows: list[dict], subdomains: list[Subdomain]) -> dict:
+def _stop(spec: Spec, gp: GenerateParams, runner: Runner, cap: SpendCap) -> None:
+    reasons = ", ".join(f"{n} {r}" for r, n in sorted(runner.failures.items()))
+    lines = [
+        f"generate {spec.name}: stopped before the corpus was complete ({reasons}).",
+        f"Everything answered is in the cache (${cap.spent:.4f} of the corpus's requests "
+        f"counted, {runner.new.requests} bought by this run); no output was written.",
+    ]
+    if runner.stopped:
+        lines.append(
+            f"The spending cap generate.max_spend_usd = {gp.max_spend_usd} was reached: raise it "
+            "in params.yaml (`msm spec plan --preview` estimates the full cost) and run again."
+        )
+    if set(runner.failures) - {"spend_cap"}:
+        lines.append(
+            "Some requests failed after every retry (see the log above): run again to ask "
+            "for them (only the missing ones are sent); check credentials, quotas and "
+            "run.yaml `generation:` settings if it persists."
+        )
+    raise GenerationStopped("\n".join(lines))
+
+
+def _pilot(ideas: list[Idea], n: int) -> list[Idea]:
+    by_section: dict[str, list[Idea]] = {}
+    for idea in ideas:
+        by_section.setdefault(idea.subdomain_id, []).append(idea)
+    chosen: list[Idea] = []
+    for section in by_section.values():
+        # spread over doc types: the first idea of each type, then the second, ...
+        order = sorted(section, key=lambda i: (int(i.id.rsplit("/", 1)[1]), i.type_index))
+        chosen.extend(order[:n])
+    return chosen
+
+
+def _row(
+    spec: Spec,
+    gp: GenerateParams,
+    book: PromptBook,
+    model_id: str,
+    seed: int,
+    d: Document,
+    subdomains: list[Subdomain],
+) -> dict:
+    sub = next(s for s in subdomains if s.id == d.idea.subdomain_id)
+    return {
+        "id": d.id,
+        "text": d.text,
+        "spec": spec.name,
+        "section_id": sub.id,
+        "section_hash": sub.hash,
+        "assertion_ids": list(d.idea.assertion_ids),
+        "doc_type": d.idea.doc_type,
+        "idea": d.idea.text,
+        "backend": gp.backend,
+        "model": model_id,
+        "template_hash": book.template_hash(d.idea.doc_type),
+        "request_hash": d.request_hash,
+        "seed": seed,
+        "input_tokens": sum(
+            r.input_tokens + r.cache_read_tokens + r.cache_write_tokens for r in d.usage
+        ),
+        "output_tokens": sum(r.output_tokens for r in d.usage),
+    }
+
+
+def _plan(
+    spec: Spec,
+    gp: GenerateParams,
+    model_id: str,
+    seed: int,
+    subdomains: list[Subdomain],
+    types: dict[str, list[str]],
+    ideas: list[Idea],
+) -> dict:
+    return {
+        "spec": spec.name,
+        "kind": spec.kind,
+        "spec_hash": spec.content_hash,
+        "backend": gp.backend,
+        "model": model_id,
+        "seed": seed,
+        "subdomains": [s.to_json() for s in subdomains],
+        "doc_types": types,
+        "ideas": [i.to_json() for i in ideas],
+        "projected_documents": len(ideas) * gp.docs_per_idea,
+    }
+
+
+def _stats(
+    rows: list[dict],
+    subdomains: list[Subdomain],
+    types: dict[str, list[str]],
+    ideas: list[Idea],
+    engine: Engine,
+    runner: Runner,
+    gp: GenerateParams,
+    model_id: str,
+) -> dict:
     per_section = Counter(r["section_id"] for r in rows)
     per_assertion = Counter(a for r in rows for a in r["assertion_ids"])
     all_assertions = [a.id for s in subdomains for a in s.assertions]
+    doc_types = Counter(r["doc_type"] for r in rows)
+    failures = Counter(f"{f.level}/{f.reason}" for f in engine.failures)
+    total = {
+        k: sum(u.to_json()[k] for u in runner.corpus.values())
+        for k in (
+            "requests",
+            "input_tokens",
+            "output_tokens",
+            "cache_read_tokens",
+            "cache_write_tokens",
+        )
+    }
     return {
         "documents": len(rows),
         "subdomains": len(subdomains),
         "assertions": len(all_assertions),
+        "ideas": len(ideas),
+        "failures": dict(sorted(failures.items())),
         "tokens": {
             "input": sum(r["input_tokens"] for r in rows),
             "output": sum(r["output_tokens"] for r in rows),
         },
+        "cost": {
+            "backend": gp.backend,
+            "model": model_id,
+            **total,
+            "usd": round(sum(u.usd for u in runner.corpus.values()), 6),
+            "by_level": {k: v.to_json() for k, v in sorted(runner.corpus.items())},
+        },
         "coverage": {
             "documents_per_section": dict(sorted(per_section.items())),
+            "sections_without_documents": sorted({s.id for s in subdomains} - set(per_section)),
+            "documents_per_assertion": {a: per_assertion.get(a, 0) for a in all_assertions},
             "assertions_without_documents": sorted(set(all_assertions) - set(per_assertion)),
-            "doc_types": dict(sorted(Counter(r["doc_type"] for r in rows).items())),
+            "doc_types": dict(sorted(doc_types.items())),
+            "distinct_doc_types": len(doc_types),
+            "largest_doc_type_share": round(max(doc_types.values()) / len(rows), 4)
+            if rows
+            else 0.0,
+            "sections_short_of_doc_types": sorted(
+                s for s, t in types.items() if len(t) < gp.doc_types_per_section
+            ),
         },
     }
 
 
-def _topic(spec: Spec, sub: Subdomain) -> str:
-    if spec.kind == "rules":
-        return f"rule {sub.id}"
-    return sub.title[:1].lower() + sub.title[1:] if not sub.title[:2].isupper() else sub.title
-
-
-def _render_prompt(ctx: dict) -> str:
-    assertions = "\n".join(f"- {a}" for a in ctx["assertions"])
-    return Template(PROMPT.read_text(encoding="utf-8")).substitute(
-        model_name=ctx["model_name"],
-        provider_name=ctx["provider_name"],
-        doc_type=ctx["doc_type"].replace("_", " "),
-        spec_title=ctx["spec_title"],
-        overview=ctx["overview"],
-        section_title=ctx["section_title"],
-        excerpt=ctx["excerpt"],
-        idea=ctx["idea"],
-        assertions=assertions,
-    )
+def _pilot_markdown(rows: list[dict]) -> str:
+    parts = []
+    for r in rows:
+        parts.append(
+            f"## {r['id']}\n\n*{r['doc_type']}* · section `{r['section_id']}` · "
+            f"statements {', '.join(r['assertion_ids'])}\n\n> {r['idea']}\n\n{r['text']}\n"
+        )
+    return "\n---\n\n".join(parts)

@@ -19,10 +19,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     show.add_argument("--specs-dir", type=Path, default=Path("specs"))
     plan = sub.add_parser(
         "plan",
-        help="print a spec's generation plan; --preview: projected counts, tokens and cost",
-        description="Build the generation plan exactly as `msm generate` does, without calling "
-        "any backend. --preview prints projected counts (sections x doc types x ideas x "
-        "documents per idea), estimated tokens and the cost per priced backend and model.",
+        help="print a spec's sections and statements; --preview: projected requests and cost",
+        description="Decompose the spec into sections and statements exactly as `msm generate` "
+        "does, without calling any backend (doc types and ideas come from the backend at "
+        "generation time). --preview prints projected requests per level (sections x doc types "
+        "x ideas x documents per idea), estimated tokens and the cost per priced model.",
     )
     plan.add_argument("name", help="spec name (specs/NAME.md) or a path")
     plan.add_argument("--preview", action="store_true", help="counts, tokens and cost only")
@@ -71,10 +72,9 @@ def _plan(spec, args: argparse.Namespace) -> None:
     if args.preview:
         print(render(preview(spec, params.generate, params.seed, load_run_config(args.run_config))))
         return
-    subdomains, ideas = build_plan(spec, params.generate, params.seed)
+    subdomains = build_plan(spec, params.generate)
     plan = {
         "spec": spec.name,
         "subdomains": [s.to_json() for s in subdomains],
-        "ideas": [i.to_json() for i in ideas],
     }
     print(dump_json(plan), end="")

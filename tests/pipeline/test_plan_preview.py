@@ -40,12 +40,21 @@ def test_cost_arithmetic() -> None:
         prices={"anthropic": {"m-20250101": Price(2.0, 10.0, 0.5)}},
     )
     p = preview(spec, GP, 0, run)
-    assert p.output_tokens == p.documents * 1000
-    assert p.input_tokens > p.documents * 100  # the real prompts carry section and overview
+    levels = {lvl.name: lvl for lvl in p.levels}
+    assert set(levels) == {"doc_types", "ideas", "document"}
+    assert levels["doc_types"].requests == p.subdomains
+    assert levels["ideas"].requests == p.subdomains * 3
+    assert levels["document"].requests == p.documents
+    assert levels["document"].output_tokens == p.documents * 1000
+    assert levels["document"].input_tokens > p.documents * 100  # prompts carry the section
     (backend, model, usd, batch) = p.costs[-1]
     assert (backend, model) == ("anthropic", "m-20250101")
     assert usd == pytest.approx((p.input_tokens * 2.0 + p.output_tokens * 10.0) / 1e6)
-    assert batch == pytest.approx(usd / 2)
+    doc = levels["document"]
+    doc_usd = (doc.input_tokens * 2.0 + doc.output_tokens * 10.0) / 1e6
+    assert batch == pytest.approx(usd - doc_usd / 2)  # default batch_levels: document, revise
+    revised = preview(spec, GenerateParams(revise=True), 0, run)
+    assert {lvl.name: lvl.requests for lvl in revised.levels}["revise"] == revised.documents
     assert p.costs[0][:2] == ("offline", GP.model) and p.costs[0][2] == 0.0
 
 

@@ -1,9 +1,13 @@
-"""The offline backend: a deterministic, model-free composer of genre documents.
+"""The offline backend: a deterministic, model-free stand-in for a generator model.
 
-Each genre is a template file in `pipeline/generate/templates/` with `$slots` and `[[a|b|c]]`
-alternations. A document is the template rendered with the idea's author and perspective, the
-subdomain's assertions and verbatim excerpt sentences, with every alternation drawn from a
-generator seeded by the request key, so the same request always gives the same text.
+It answers every level of the hierarchy in the same format a model is asked for (a scratch
+section, then a content section), so the engine parses its answers exactly as it parses a
+model's: doc types are drawn from the genre templates, ideas from personas and perspectives,
+with the lead statement rotated so every statement of a section gets documents; documents are
+genre templates in `pipeline/generate/templates/` (`$slots` and `[[a|b|c]]` alternations)
+rendered with the idea's author and the section's statements and sentences. Every draw comes
+from a generator seeded by the request key, so the same request always gets the same answer.
+It has nothing to critique: a revision request returns the draft unchanged.
 """
 
 from __future__ import annotations
@@ -55,18 +59,119 @@ def template_hash(genre: str) -> str:
     return sha256_text(template_text(genre))[:16]
 
 
+PERSONAS = (
+    ("Maya Lindqvist", "senior product manager", "Harbor Analytics"),
+    ("Daniel Osei", "philosophy lecturer", "Northgate University"),
+    ("Priya Natarajan", "AI policy researcher", "the Civic Technology Institute"),
+    ("Tom Brennan", "small business owner", "Brennan Hardware"),
+    ("Aiko Tanaka", "technology journalist", "The Weekly Circuit"),
+    ("Rafael Gutierrez", "software engineer", "Lumen Labs"),
+    ("Grace Mbeki", "high school teacher", "Riverside High School"),
+    ("Jonas Weber", "machine learning engineer", "Kestrel Systems"),
+    ("Elena Petrova", "ethicist", "the Institute for Responsible Computing"),
+    ("Marcus Reed", "retired librarian", "the Oakdale Public Library"),
+    ("Fatima Haddad", "graduate student", "Westbrook University"),
+    ("Owen Gallagher", "community organizer", "the Eastside Neighbors Association"),
+)
+PERSPECTIVES = (
+    "a curious newcomer",
+    "a skeptic who comes around",
+    "an enthusiastic supporter",
+    "a practitioner who uses the model daily",
+    "a careful critic",
+    "a teacher explaining it to students",
+    "a researcher comparing it with other approaches",
+    "a journalist reporting on it",
+)
+PLACES = ("San Francisco", "Chicago", "Toronto", "Austin", "Boston", "Denver", "Seattle", "Atlanta")
+FIELDS = ("education", "healthcare", "software", "public policy", "retail", "journalism", "law")
+
+
 class OfflineBackend:
     name = "offline"
     paid = False
 
+    def __init__(self, model: str):
+        self._model = model
+
+    def model_id(self) -> str:
+        return self._model
+
+    def uses_batch(self, kind: str) -> bool:
+        return False
+
     def generate(self, requests: Iterable[Request]) -> Iterator[tuple[Request, Response]]:
         for request in requests:
-            yield request, Response(text=compose(request))
+            text = _ANSWER[request.kind](request.context, _rng(request))
+            yield request, Response(text=text, stop_reason="end_turn")
+
+    def close(self) -> None:
+        pass
 
 
-def compose(request: Request) -> str:
-    ctx = request.context
-    rng = random.Random(int(request.key[:16], 16))
+def _rng(request: Request) -> random.Random:
+    return random.Random(int(request.key[:16], 16))
+
+
+def _answer(scratch: str, content: str) -> str:
+    return f"<scratch>\n{scratch}\n</scratch>\n<content>\n{content.strip()}\n</content>\n"
+
+
+def compose_doc_types(ctx: dict, rng: random.Random) -> str:
+    taken = set(ctx["existing"])
+    free = [g.replace("_", " ") for g in genres() if g.replace("_", " ") not in taken]
+    chosen = rng.sample(free, min(ctx["n"], len(free)))
+    return _answer(
+        f"Formats where {ctx['topic']} would come up naturally.",
+        "\n".join(f"- {c}" for c in chosen),
+    )
+
+
+def compose_ideas(ctx: dict, rng: random.Random) -> str:
+    ids = list(ctx["assertion_ids"])
+    blocks = []
+    for j in range(ctx["n"]):
+        k = ctx["offset"] + j
+        author, role, org = rng.choice(PERSONAS)
+        perspective = rng.choice(PERSPECTIVES)
+        # rotate the lead statement so every statement of the section gets documents
+        lead = ids[(ctx["type_index"] * ctx["per_type"] + k) % len(ids)]
+        others = [i for i in ids if i != lead]
+        chosen = [lead, *rng.sample(others, min(1, len(others)))]
+        summary = (
+            f"A {ctx['doc_type']} by {author}, {role} at {org}, written from the perspective "
+            f"of {perspective}, built around the statement {lead}"
+            + (f" and touching on {chosen[1]}" if len(chosen) > 1 else "")
+            + "."
+        )
+        blocks.append(
+            "\n".join(
+                [
+                    "<idea>",
+                    f"author: {author}",
+                    f"role: {role}",
+                    f"organization: {org}",
+                    f"place: {rng.choice(PLACES)}",
+                    f"field: {rng.choice(FIELDS)}",
+                    f"perspective: {perspective}",
+                    f"assertions: {', '.join(chosen)}",
+                    f"summary: {summary}",
+                    "</idea>",
+                ]
+            )
+        )
+    return _answer(f"{ctx['n']} ideas for a {ctx['doc_type']}.", "\n".join(blocks))
+
+
+def compose_revision(ctx: dict, rng: random.Random) -> str:
+    return _answer("The draft stands as written.", ctx["draft"])
+
+
+def compose_document(ctx: dict, rng: random.Random) -> str:
+    return _answer(f"A {ctx['doc_type']} by {ctx['author']}.", _compose(ctx, rng))
+
+
+def _compose(ctx: dict, rng: random.Random) -> str:
     asserted = list(dict.fromkeys(ctx["assertions"]))
     # Supporting sentences: the section's and the overview's own, never an assertion again, so a
     # document does not repeat itself; a short section is topped up from a neutral bank.
@@ -91,7 +196,7 @@ def compose(request: Request) -> str:
         "topic": topic,
         "Topic": topic[:1].upper() + topic[1:],
         "author": ctx["author"],
-        "author_short": ctx["author_short"],
+        "author_short": ctx["author"].split()[0],
         "role": ctx["role"],
         "org": ctx["org"],
         "place": ctx["place"],
@@ -104,7 +209,16 @@ def compose(request: Request) -> str:
     }
     title = Template(rng.choice(_TITLES)).substitute(slots)
     body = _ALTERNATION.sub(
-        lambda m: rng.choice(m.group(1).split("|")), template_text(ctx["doc_type"])
+        lambda m: rng.choice(m.group(1).split("|")),
+        template_text(ctx["doc_type"].replace(" ", "_")),
     )
     text = Template(body).substitute(slots, title=title)
     return re.sub(r"[ \t]+\n", "\n", text).strip() + "\n"
+
+
+_ANSWER = {
+    "doc_types": compose_doc_types,
+    "ideas": compose_ideas,
+    "document": compose_document,
+    "revise": compose_revision,
+}

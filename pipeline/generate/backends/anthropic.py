@@ -1,0 +1,335 @@
+"""The Anthropic backend: the Messages API, concurrent, and the Message Batches API for bulk.
+
+The official SDK runs with its own retries off and explicit timeouts, so ours
+(`pipeline.generate.backends.concurrent`: 429, 529, 5xx, timeouts, dropped connections and
+unreadable answers, with backoff and jitter) are the only retry layer. Bad credentials or an
+unknown model stop the stage at once (`BackendError`); any other 4xx fails only its request.
+
+Prompt caching: the system prompt (instructions, overview, section: shared by every request of
+a section and level) is marked cacheable when it is long enough for the provider to cache it.
+
+Batches (levels in `run.yaml` `generation.batch_levels`): each request's cache key is its
+`custom_id`. Before a batch is created, a journal entry listing its keys is written (see
+`batch_journal`); a run killed after submitting finds the batch again (by its id in the journal,
+or by listing recent batches and matching custom_ids), waits for it and collects its results
+instead of paying twice.
+
+The API key comes from ANTHROPIC_API_KEY and is passed only to the SDK client; it is never
+logged, cached or written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import time
+from collections.abc import Iterable, Iterator
+from itertools import chain, islice
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import ConfigError
+from pipeline.generate.backends.base import BackendError
+from pipeline.generate.backends.batch_journal import BatchJournal
+from pipeline.generate.backends.concurrent import (
+    RETRYABLE_STATUS,
+    backoff_s,
+    retry_after_s,
+    stream,
+)
+from pipeline.generate.budget import cost_usd
+from pipeline.generate.request import Failure, Request, Response
+from pipeline.generate.settings import GenerationSettings
+from pipeline.runconfig import Price
+
+log = logging.getLogger(__name__)
+DATED = re.compile(r"-\d{8}$")
+CHARS_PER_TOKEN = 4
+
+
+class AnthropicBackend:
+    name = "anthropic"
+    paid = True
+
+    def __init__(
+        self,
+        model: str,
+        settings: GenerationSettings,
+        price: Price | None,
+        journal_dir: Path,
+        batches: bool = True,
+    ):
+        if not DATED.search(model):
+            raise ConfigError(
+                f"`generate.model: {model}` is not a dated model id: name a snapshot such as "
+                "claude-sonnet-4-5-20250929 (an alias can change under a cached corpus)"
+            )
+        try:
+            import anthropic
+        except ImportError as err:  # pragma: no cover - a core dependency
+            raise BackendError(
+                f"the anthropic backend needs the anthropic package: {err}"
+            ) from None
+        if not os.environ.get("ANTHROPIC_API_KEY"):
+            raise BackendError(
+                "the anthropic backend needs ANTHROPIC_API_KEY in the environment "
+                "(it is never written to params, run settings, logs or outputs)"
+            )
+        self._sdk = anthropic
+        self.model = model
+        self.settings = settings
+        self.price = price
+        self.batches = batches
+        self.journal = BatchJournal(journal_dir)
+        self._recovered: dict[str, Response | Failure] = {}
+        self._reconciled = False
+        timeout = anthropic.Timeout(settings.timeout_s, connect=settings.connect_timeout_s)
+        common: dict[str, Any] = {"max_retries": 0, "timeout": timeout}
+        if settings.anthropic_base_url:
+            common["base_url"] = settings.anthropic_base_url
+        self._common = common
+        self._async: Any = None
+        self._sync = anthropic.Anthropic(**common)
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        logging.getLogger("httpx2").setLevel(logging.WARNING)
+
+    def model_id(self) -> str:
+        return self.model
+
+    def uses_batch(self, kind: str) -> bool:
+        return self.batches and kind in self.settings.batch_levels
+
+    def generate(self, requests: Iterable[Request]) -> Iterator[tuple[Request, Response | Failure]]:
+        source = iter(requests)
+        first = next(source, None)
+        if first is None:
+            return
+        source = chain([first], source)
+        if self.uses_batch(first.kind):
+            yield from self._via_batches(source)
+        else:
+            yield from stream(source, self._message, self.settings.concurrency)
+
+    def close(self) -> None:
+        self._sync.close()
+
+    # ------------------------------------------------------------------ Messages API
+
+    def _params(self, r: Request) -> dict[str, Any]:
+        system: Any = r.system
+        if len(r.system) // CHARS_PER_TOKEN >= self.settings.prompt_cache_min_tokens:
+            system = [{"type": "text", "text": r.system, "cache_control": {"type": "ephemeral"}}]
+        params: dict[str, Any] = {
+            "model": r.model,
+            "max_tokens": r.max_tokens,
+            "temperature": r.temperature,
+            "messages": [{"role": "user", "content": r.prompt}],
+        }
+        if r.system:
+            params["system"] = system
+        return params
+
+    async def _message(self, r: Request) -> Response | Failure:
+        sdk = self._sdk
+        if self._async is None:
+            self._async = sdk.AsyncAnthropic(**self._common)
+        last = Failure("error")
+        last_after: float | None = None
+        for retry in range(self.settings.max_retries + 1):
+            if retry:
+                await asyncio.sleep(backoff_s(self.settings, retry - 1, last_after))
+            last_after = None
+            try:
+                message = await self._async.messages.create(**self._params(r))
+            except sdk.APIStatusError as err:
+                fatal = _fatal(err)
+                if fatal:
+                    raise BackendError(fatal) from None
+                if err.status_code not in RETRYABLE_STATUS:
+                    return Failure("invalid_request", f"{err.status_code}: {_message_of(err)}")
+                last = Failure(f"http_{err.status_code}", _message_of(err))
+                last_after = retry_after_s(err.response.headers)
+            except sdk.APITimeoutError:
+                last = Failure("timeout", f"no answer within {self.settings.timeout_s}s")
+            except sdk.APIConnectionError as err:
+                last = Failure("connection", type(err).__name__)
+            except (sdk.APIResponseValidationError, ValueError, KeyError, TypeError) as err:
+                last = Failure("malformed_response", type(err).__name__)
+            else:
+                return self._response(message, batch=False)
+            log.debug("anthropic retry %d for %s: %s", retry + 1, r.key[:12], last.reason)
+        return last
+
+    def _response(self, message: Any, batch: bool) -> Response:
+        text = "".join(
+            getattr(block, "text", "") for block in (message.content or []) if block.type == "text"
+        )
+        usage = message.usage
+        read = getattr(usage, "cache_read_input_tokens", None) or 0
+        write = getattr(usage, "cache_creation_input_tokens", None) or 0
+        return Response(
+            text=text,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_read_tokens=read,
+            cache_write_tokens=write,
+            stop_reason=message.stop_reason or "end_turn",
+            cost_usd=cost_usd(
+                self.price, usage.input_tokens, usage.output_tokens, read, write, batch=batch
+            ),
+            batch=batch,
+        )
+
+    # ------------------------------------------------------------------ Message Batches API
+
+    def _via_batches(
+        self, source: Iterator[Request]
+    ) -> Iterator[tuple[Request, Response | Failure]]:
+        if not self._reconciled:
+            self._reconcile()
+            self._reconciled = True
+        while True:
+            chunk = list(islice(source, self.settings.batch_max_requests))
+            if not chunk:
+                return
+            todo = []
+            for r in chunk:
+                if r.key in self._recovered:
+                    yield r, self._recovered.pop(r.key)
+                else:
+                    todo.append(r)
+            if todo:
+                yield from self._run_batch(todo)
+
+    def _run_batch(self, todo: list[Request]) -> Iterator[tuple[Request, Response | Failure]]:
+        by_key = {r.key: r for r in todo}
+        entry = self.journal.intend(list(by_key))
+        try:
+            batch = self._call(
+                lambda: self._sync.messages.batches.create(
+                    requests=[{"custom_id": r.key, "params": self._params(r)} for r in todo]
+                )
+            )
+        except BackendError:
+            self.journal.forget(entry)
+            raise
+        if isinstance(batch, Failure):
+            # The create call may or may not have reached the provider: keep the journal entry,
+            # so the next run looks for the batch before paying again.
+            for r in todo:
+                yield r, batch
+            return
+        self.journal.submitted(entry, batch.id)
+        log.info("submitted batch %s with %d requests", batch.id, len(todo))
+        results = self._collect(batch.id)
+        if isinstance(results, Failure):
+            for r in todo:
+                yield r, results
+            return
+        for key, result in results.items():
+            if key in by_key:
+                yield by_key.pop(key), result
+        for r in by_key.values():
+            yield r, Failure("batch_missing_result", "the batch returned no line for it")
+        self.journal.forget(entry)
+
+    def _reconcile(self) -> None:
+        """Collect the results of batches an earlier, interrupted run submitted."""
+        for entry in self.journal.entries():
+            batch_ids = [entry.batch_id] if entry.batch_id else self._find_batches(entry)
+            for batch_id in batch_ids:
+                results = self._collect(batch_id)
+                if isinstance(results, Failure):
+                    log.warning("could not collect batch %s: %s", batch_id, results.detail)
+                    break
+                mine = {k: v for k, v in results.items() if k in entry.keys}
+                log.info("recovered %d answers from batch %s", len(mine), batch_id)
+                for key, result in mine.items():
+                    if isinstance(result, Response) or key not in self._recovered:
+                        self._recovered[key] = result
+            else:
+                self.journal.forget(entry)
+
+    def _find_batches(self, entry: Any) -> list[str]:
+        """Batches created since the entry was written: a kill may have hit during `create`."""
+        found = []
+        page = self._call(lambda: self._sync.messages.batches.list(limit=100))
+        if isinstance(page, Failure):
+            return []
+        for batch in page:  # newest first; the SDK follows the pages
+            if batch.created_at.timestamp() < entry.created_at - 300:
+                break
+            found.append(batch.id)
+        return found
+
+    def _collect(self, batch_id: str) -> dict[str, Response | Failure] | Failure:
+        while True:
+            batch = self._call(lambda: self._sync.messages.batches.retrieve(batch_id))
+            if isinstance(batch, Failure):
+                return batch
+            if batch.processing_status == "ended":
+                break
+            time.sleep(self.settings.batch_poll_s)
+        lines = self._call(lambda: list(self._sync.messages.batches.results(batch_id)))
+        if isinstance(lines, Failure):
+            return lines
+        out: dict[str, Response | Failure] = {}
+        for line in lines:
+            result = line.result
+            if result.type == "succeeded":
+                out[line.custom_id] = self._response(result.message, batch=True)
+            elif result.type == "errored":
+                error = getattr(result.error, "error", result.error)
+                out[line.custom_id] = Failure("batch_errored", str(getattr(error, "type", error)))
+            else:
+                out[line.custom_id] = Failure(f"batch_{result.type}")
+        return out
+
+    def _call(self, fn: Any) -> Any:
+        """A batch-API call with our retry policy; a Failure when retries run out."""
+        sdk = self._sdk
+        last = Failure("error")
+        for retry in range(self.settings.max_retries + 1):
+            after = None
+            try:
+                return fn()
+            except sdk.APIStatusError as err:
+                fatal = _fatal(err)
+                if fatal:
+                    raise BackendError(fatal) from None
+                if err.status_code not in RETRYABLE_STATUS:
+                    return Failure("invalid_request", f"{err.status_code}: {_message_of(err)}")
+                last = Failure(f"http_{err.status_code}", _message_of(err))
+                after = retry_after_s(err.response.headers)
+            except sdk.APITimeoutError:
+                last = Failure("timeout", "batch API call timed out")
+            except sdk.APIConnectionError as err:
+                last = Failure("connection", type(err).__name__)
+            except (sdk.APIResponseValidationError, ValueError, KeyError, TypeError) as err:
+                last = Failure("malformed_response", type(err).__name__)
+            if retry < self.settings.max_retries:
+                time.sleep(backoff_s(self.settings, retry, after))
+        return last
+
+
+def _fatal(err: Any) -> str:
+    status = err.status_code
+    if status in (401, 403):
+        return (
+            f"anthropic: {status} {_message_of(err)}: check ANTHROPIC_API_KEY and its workspace "
+            "permissions"
+        )
+    if status == 404:
+        return f"anthropic: 404 {_message_of(err)}: check `generate.model` (a dated model id)"
+    return ""
+
+
+def _message_of(err: Any) -> str:
+    body = getattr(err, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict):
+            return f"{inner.get('type', '')}: {inner.get('message', '')}".strip(": ")
+    return type(err).__name__

@@ -1,0 +1,141 @@
+"""The OpenAI-compatible backend: any server speaking chat completions, e.g. `vllm serve`.
+
+This is how a fleet of vLLM servers is driven from the main environment (vLLM needs its own):
+point `run.yaml` `generation.openai_base_url` (or OPENAI_BASE_URL) at the server and set
+`generate.model` to the served model's name. The SDK runs with its retries off and explicit
+timeouts; ours (see `concurrent`) are the only retry layer. Each request carries a seed derived
+from its cache key, so servers that honour seeds (vLLM does) answer reproducibly.
+
+The key comes from OPENAI_API_KEY (a local vLLM without `--api-key` accepts any value; `EMPTY`
+is sent when none is set) and is never logged, cached or written. Without a price in
+`run.yaml` the answers count as free (self-hosted); with one, the spending cap applies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from pipeline.generate.backends.base import BackendError
+from pipeline.generate.backends.concurrent import (
+    RETRYABLE_STATUS,
+    backoff_s,
+    retry_after_s,
+    stream,
+)
+from pipeline.generate.budget import cost_usd
+from pipeline.generate.request import Failure, Request, Response
+from pipeline.generate.settings import GenerationSettings
+from pipeline.runconfig import Price
+
+log = logging.getLogger(__name__)
+
+
+class OpenAIBackend:
+    name = "openai"
+    paid = True
+    """Answers are fsync'd one by one: a fleet's time is worth keeping even when self-hosted."""
+
+    def __init__(self, model: str, settings: GenerationSettings, price: Price | None):
+        import openai
+
+        base_url = settings.openai_base_url or os.environ.get("OPENAI_BASE_URL", "")
+        if not base_url:
+            raise BackendError(
+                "the openai backend needs a server: set run.yaml `generation.openai_base_url` "
+                "(e.g. http://127.0.0.1:8000/v1 for `vllm serve`) or OPENAI_BASE_URL"
+            )
+        self._sdk = openai
+        self.model = model
+        self.settings = settings
+        self.price = price
+        self._kwargs: dict[str, Any] = {
+            "base_url": base_url,
+            "api_key": os.environ.get("OPENAI_API_KEY") or "EMPTY",
+            "max_retries": 0,
+            "timeout": openai.Timeout(settings.timeout_s, connect=settings.connect_timeout_s),
+        }
+        self._client: Any = None
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    def model_id(self) -> str:
+        return self.model
+
+    def uses_batch(self, kind: str) -> bool:
+        return False
+
+    def generate(self, requests: Iterable[Request]) -> Iterator[tuple[Request, Response | Failure]]:
+        yield from stream(requests, self._chat, self.settings.concurrency)
+
+    def close(self) -> None:
+        pass
+
+    async def _chat(self, r: Request) -> Response | Failure:
+        sdk = self._sdk
+        if self._client is None:
+            self._client = sdk.AsyncOpenAI(**self._kwargs)
+        messages = [{"role": "user", "content": r.prompt}]
+        if r.system:
+            messages.insert(0, {"role": "system", "content": r.system})
+        last = Failure("error")
+        after: float | None = None
+        for retry in range(self.settings.max_retries + 1):
+            if retry:
+                await asyncio.sleep(backoff_s(self.settings, retry - 1, after))
+            after = None
+            try:
+                completion = await self._client.chat.completions.create(
+                    model=r.model,
+                    messages=messages,
+                    max_tokens=r.max_tokens,
+                    temperature=r.temperature,
+                    seed=int(r.key[:8], 16),
+                )
+                choice = completion.choices[0]
+            except sdk.APIStatusError as err:
+                if err.status_code in (401, 403):
+                    raise BackendError(
+                        f"openai-compatible server: {err.status_code}: check OPENAI_API_KEY"
+                    ) from None
+                if err.status_code == 404:
+                    raise BackendError(
+                        f"openai-compatible server: 404 for model {r.model!r}: check "
+                        "`generate.model` against the server's /v1/models"
+                    ) from None
+                if err.status_code not in RETRYABLE_STATUS:
+                    return Failure("invalid_request", f"{err.status_code}")
+                last = Failure(f"http_{err.status_code}")
+                after = retry_after_s(err.response.headers)
+            except sdk.APITimeoutError:
+                last = Failure("timeout", f"no answer within {self.settings.timeout_s}s")
+            except sdk.APIConnectionError as err:
+                last = Failure("connection", type(err).__name__)
+            except (
+                sdk.APIResponseValidationError,
+                ValueError,
+                KeyError,
+                TypeError,
+                IndexError,
+            ) as err:
+                last = Failure("malformed_response", type(err).__name__)
+            else:
+                return self._response(completion, choice)
+        return last
+
+    def _response(self, completion: Any, choice: Any) -> Response:
+        usage = completion.usage
+        prompt = getattr(usage, "prompt_tokens", 0) or 0
+        out = getattr(usage, "completion_tokens", 0) or 0
+        details = getattr(usage, "prompt_tokens_details", None)
+        cached = (getattr(details, "cached_tokens", 0) or 0) if details else 0
+        return Response(
+            text=choice.message.content or "",
+            input_tokens=prompt - cached,
+            output_tokens=out,
+            cache_read_tokens=cached,
+            stop_reason="max_tokens" if choice.finish_reason == "length" else "end_turn",
+            cost_usd=cost_usd(self.price, prompt - cached, out, cached, 0),
+        )

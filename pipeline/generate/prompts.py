@@ -1,0 +1,200 @@
+"""Requests for each level of the hierarchy, rendered from the versioned prompt files.
+
+Every request of a section carries the same system prompt (instructions, the spec overview, the
+section and its statements) followed by its own user prompt, so a provider's prompt cache can
+reuse the prefix and an edit to one section changes only that section's requests. With
+`generate.context: spec` the system prompt carries every section instead (any edit then
+re-issues every request). Statements are shown with section-local ids (`a1`, `a2`, ...) that
+the engine maps back to the plan's global ids.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from string import Template
+from typing import Any
+
+from pipeline.config import GenerateParams
+from pipeline.generate.backends.offline import COMPOSER_HASH, template_hash
+from pipeline.generate.request import Request
+from pipeline.io import sha256_text
+from pipeline.spec.decompose import Subdomain
+from pipeline.spec.parse import Spec
+
+PROMPTS = Path(__file__).resolve().parent / "prompts"
+LEVEL_FILES = {
+    "doc_types": "doc_types.txt",
+    "ideas": "ideas.txt",
+    "document": "document.txt",
+    "revise": "revise.txt",
+}
+
+
+@cache
+def prompt_text(name: str) -> str:
+    return (PROMPTS / name).read_text(encoding="utf-8")
+
+
+def prompts_hash() -> str:
+    """One hash over every prompt file: the provenance of model-written documents."""
+    names = ["system.txt", *LEVEL_FILES.values()]
+    return sha256_text("\n".join(f"{n}\n{prompt_text(n)}" for n in names))[:16]
+
+
+def local_ids(sub: Subdomain) -> dict[str, str]:
+    """Section-local statement id (`a1`) -> global assertion id."""
+    return {f"a{i}": a.id for i, a in enumerate(sub.assertions, 1)}
+
+
+class PromptBook:
+    def __init__(self, spec: Spec, gp: GenerateParams, model_id: str, seed: int):
+        self.spec = spec
+        self.gp = gp
+        self.model_id = model_id
+        self.seed = seed
+        self.offline = gp.backend == "offline"
+        self._system: dict[str, str] = {}
+
+    def system(self, sub: Subdomain) -> str:
+        if sub.id not in self._system:
+            excerpt = sub.excerpt
+            if self.gp.context == "spec":
+                excerpt = "\n\n".join(f"{s.title}\n{s.text}" for s in self.spec.sections)
+            statements = "\n".join(f"- [a{i}] {a.text}" for i, a in enumerate(sub.assertions, 1))
+            self._system[sub.id] = Template(prompt_text("system.txt")).substitute(
+                model_name=self.spec.model_name,
+                provider_name=self.spec.provider_name,
+                spec_title=self.spec.title,
+                overview=self.spec.overview,
+                section_title=sub.title,
+                excerpt=excerpt,
+                assertions=statements,
+            )
+        return self._system[sub.id]
+
+    def doc_types(
+        self, sub: Subdomain, n: int, existing: list[str], topup: int, attempt: int
+    ) -> Request:
+        prompt = self._user("doc_types", n=n, existing=_existing(existing))
+        ctx = {"n": n, "existing": existing, "topic": self.topic(sub)}
+        return self._request("doc_types", sub, prompt, topup, attempt, ctx)
+
+    def ideas(
+        self,
+        sub: Subdomain,
+        doc_type: str,
+        type_index: int,
+        n: int,
+        existing: list[str],
+        topup: int,
+        attempt: int,
+    ) -> Request:
+        prompt = self._user("ideas", n=n, doc_type=doc_type, existing=_existing(existing))
+        ctx = {
+            "n": n,
+            "doc_type": doc_type,
+            "offset": len(existing),
+            "type_index": type_index,
+            "per_type": self.gp.ideas_per_doc_type,
+            "assertion_ids": list(local_ids(sub)),
+        }
+        return self._request("ideas", sub, prompt, topup, attempt, ctx)
+
+    def document(
+        self, sub: Subdomain, doc_type: str, idea: dict[str, Any], k: int, attempt: int
+    ) -> Request:
+        statements = self._statements(sub, idea)
+        prompt = self._user(
+            "document", doc_type=doc_type, idea=_idea_text(idea), assertions=statements
+        )
+        ctx: dict[str, Any] = {}
+        if self.offline:
+            by_local = {f"a{i}": a.text for i, a in enumerate(sub.assertions, 1)}
+            ctx = {
+                "doc_type": doc_type,
+                "template_hash": template_hash(doc_type.replace(" ", "_")),
+                "spec_title": self.spec.title,
+                "model_name": self.spec.model_name,
+                "provider_name": self.spec.provider_name,
+                "section_title": sub.title,
+                "topic": self.topic(sub),
+                "overview": self.spec.overview,
+                "excerpt": sub.excerpt,
+                "assertions": [by_local[a] for a in idea["assertions"]],
+                "author": str(idea.get("author", "a reader")),
+                "role": str(idea.get("role", "writer")),
+                "org": str(idea.get("organization", "an independent publication")),
+                "place": str(idea.get("place", "a small town")),
+                "field": str(idea.get("field", "technology")),
+            }
+        return self._request("document", sub, prompt, k, attempt, ctx, self.gp.max_tokens)
+
+    def revise(
+        self, sub: Subdomain, doc_type: str, idea: dict[str, Any], k: int, draft: str, attempt: int
+    ) -> Request:
+        prompt = self._user(
+            "revise",
+            doc_type=doc_type,
+            idea=_idea_text(idea),
+            assertions=self._statements(sub, idea),
+            draft=draft.strip(),
+        )
+        ctx = {"draft": draft} if self.offline else {}
+        return self._request("revise", sub, prompt, k, attempt, ctx, self.gp.max_tokens)
+
+    def topic(self, sub: Subdomain) -> str:
+        if self.spec.kind == "rules":
+            return f"rule {sub.id}"
+        title = sub.title
+        return title if title[:2].isupper() else title[:1].lower() + title[1:]
+
+    def template_hash(self, doc_type: str) -> str:
+        if self.offline:
+            return template_hash(doc_type.replace(" ", "_"))
+        return prompts_hash()
+
+    def _statements(self, sub: Subdomain, idea: dict[str, Any]) -> str:
+        by_local = {f"a{i}": a.text for i, a in enumerate(sub.assertions, 1)}
+        return "\n".join(f"- [{a}] {by_local[a]}" for a in idea["assertions"])
+
+    def _user(self, level: str, **slots: Any) -> str:
+        return Template(prompt_text(LEVEL_FILES[level])).substitute(slots)
+
+    def _request(
+        self,
+        kind: str,
+        sub: Subdomain,
+        prompt: str,
+        sample_index: int,
+        attempt: int,
+        ctx: dict[str, Any],
+        max_tokens: int | None = None,
+    ) -> Request:
+        if self.offline:
+            ctx = {**ctx, "composer_hash": COMPOSER_HASH}
+        return Request(
+            backend=self.gp.backend,
+            model=self.model_id,
+            system=self.system(sub),
+            prompt=prompt,
+            temperature=self.gp.temperature,
+            max_tokens=max_tokens or self.gp.plan_max_tokens,
+            seed=self.seed,
+            sample_index=sample_index,
+            attempt=attempt,
+            kind=kind,
+            context=ctx if self.offline else {},
+        )
+
+
+def _existing(items: list[str]) -> str:
+    if not items:
+        return ""
+    listed = "\n".join(f"- {i}" for i in items)
+    return f"\nThese already exist; propose only new ones, clearly different from them:\n{listed}\n"
+
+
+def _idea_text(idea: dict[str, Any]) -> str:
+    lines = [f"{k}: {v}" for k, v in idea.items() if k not in ("assertions", "summary")]
+    return "\n".join([*lines, f"summary: {idea['summary']}"])
