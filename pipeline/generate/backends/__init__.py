@@ -34,7 +34,7 @@ def make_backend(
     if gp.backend == "vllm":
         from pipeline.generate.backends.vllm import VLLMBackend
 
-        return VLLMBackend(gp.model, chunk=settings.vllm_chunk)
+        return VLLMBackend(gp.model, chunk_size=settings.vllm_chunk)
     if gp.backend == "anthropic":
         from pipeline.generate.backends.anthropic import AnthropicBackend
 
