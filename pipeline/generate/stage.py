@@ -21,7 +21,7 @@ import logging
 from collections import Counter
 from pathlib import Path
 
-from pipeline.config import GenerateParams, load_params, to_dict
+from pipeline.config import ConfigError, GenerateParams, load_params, to_dict
 from pipeline.generate.backends import make_backend
 from pipeline.generate.budget import SpendCap
 from pipeline.generate.cache import RequestCache
@@ -117,15 +117,15 @@ def generate(
     backend = make_backend(gp, rc.generation, price, cache_dir, pilot=pilot is not None)
     try:
         model_id = backend.model_id()
-        if backend.paid and price is None:
-            from pipeline.config import ConfigError
-
+        if gp.backend == "anthropic" and price is None:
             raise ConfigError(
-                f"run.yaml has no price for {gp.backend}/{model_id}: add it under `prices:` "
+                f"run.yaml has no price for anthropic/{model_id}: add it under `prices:` "
                 "(the spending cap needs it), e.g. {input_per_mtok: 3.0, output_per_mtok: 15.0, "
                 "batch_discount: 0.5}"
             )
-        cap = SpendCap(gp.max_spend_usd if backend.paid else float("inf"), price)
+        # Priced answers count against the cap; unpriced ones (local models, a self-hosted
+        # OpenAI-compatible server without a price in run.yaml) are free.
+        cap = SpendCap(gp.max_spend_usd if price is not None else float("inf"), price)
         with RequestCache(cache_dir, durable=backend.paid) as cache:
             runner = Runner(backend, cache, cap, progress=progress)
             book = PromptBook(spec, gp, model_id, seed)

@@ -5,6 +5,9 @@ The official SDK runs with its own retries off and explicit timeouts, so ours
 unreadable answers, with backoff and jitter) are the only retry layer. Bad credentials or an
 unknown model stop the stage at once (`BackendError`); any other 4xx fails only its request.
 
+Sampling: the Messages API (version 2026-10-21, which SDK 2.x sends) takes no sampling
+parameters, so `generate.temperature` is not sent; it stays part of every request's cache key.
+
 Prompt caching: the system prompt (instructions, overview, section: shared by every request of
 a section and level) is marked cacheable when it is long enough for the provider to cache it.
 
@@ -35,9 +38,9 @@ from pipeline.generate.backends.base import BackendError
 from pipeline.generate.backends.batch_journal import BatchJournal
 from pipeline.generate.backends.concurrent import (
     RETRYABLE_STATUS,
+    EventLoop,
     backoff_s,
     retry_after_s,
-    stream,
 )
 from pipeline.generate.budget import cost_usd
 from pipeline.generate.request import Failure, Request, Response
@@ -91,6 +94,7 @@ class AnthropicBackend:
             common["base_url"] = settings.anthropic_base_url
         self._common = common
         self._async: Any = None
+        self._loop: EventLoop | None = None
         self._sync = anthropic.Anthropic(**common)
         logging.getLogger("httpx").setLevel(logging.WARNING)
         logging.getLogger("httpx2").setLevel(logging.WARNING)
@@ -110,10 +114,16 @@ class AnthropicBackend:
         if self.uses_batch(first.kind):
             yield from self._via_batches(source)
         else:
-            yield from stream(source, self._message, self.settings.concurrency)
+            if self._loop is None:
+                self._loop = EventLoop()
+            yield from self._loop.stream(source, self._message, self.settings.concurrency)
 
     def close(self) -> None:
         self._sync.close()
+        if self._loop is not None:
+            if self._async is not None:
+                self._loop.run(self._async.close())
+            self._loop.close()
 
     # ------------------------------------------------------------------ Messages API
 
@@ -124,7 +134,6 @@ class AnthropicBackend:
         params: dict[str, Any] = {
             "model": r.model,
             "max_tokens": r.max_tokens,
-            "temperature": r.temperature,
             "messages": [{"role": "user", "content": r.prompt}],
         }
         if r.system:
@@ -154,9 +163,9 @@ class AnthropicBackend:
             except sdk.APITimeoutError:
                 last = Failure("timeout", f"no answer within {self.settings.timeout_s}s")
             except sdk.APIConnectionError as err:
-                last = Failure("connection", type(err).__name__)
+                last = Failure("connection", f"{type(err).__name__}: {err.__cause__!r}")
             except (sdk.APIResponseValidationError, ValueError, KeyError, TypeError) as err:
-                last = Failure("malformed_response", type(err).__name__)
+                last = Failure("malformed_response", f"{type(err).__name__}: {err}")
             else:
                 return self._response(message, batch=False)
             log.debug("anthropic retry %d for %s: %s", retry + 1, r.key[:12], last.reason)

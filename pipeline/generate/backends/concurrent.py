@@ -1,6 +1,6 @@
 """Concurrent answering for HTTP backends: an asyncio loop in a worker thread, fed lazily.
 
-`stream(requests, answer_one, concurrency)` takes the next request only when one of
+`EventLoop.stream(requests, answer_one, concurrency)` takes the next request only when one of
 `concurrency` slots is free, runs `answer_one` for it on the loop, and yields each result in
 the caller's thread as soon as it completes. A `BackendError` from any request stops taking new
 requests; the ones already in flight are finished and yielded first, then the error is raised.
@@ -17,6 +17,7 @@ import queue
 import random
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator
+from typing import Any
 
 from pipeline.generate.backends.base import BackendError
 from pipeline.generate.request import Failure, Request, Response
@@ -26,83 +27,93 @@ Result = Response | Failure
 _DONE = object()
 
 
-def stream(
-    requests: Iterable[Request],
-    answer_one: Callable[[Request], Awaitable[Result]],
-    concurrency: int,
-) -> Iterator[tuple[Request, Result]]:
-    results: queue.Queue = queue.Queue()
-    state: dict = {"loop": None, "main": None, "fatal": None}
-    source = iter(requests)
+class EventLoop:
+    """One asyncio loop in a daemon thread for the backend's lifetime, so that its HTTP client
+    and pooled connections live across rounds."""
 
-    async def one(request: Request, slots: asyncio.Semaphore) -> None:
-        try:
-            result: Result | BaseException = await answer_one(request)
-        except BackendError as err:
-            state["fatal"] = state["fatal"] or err
-            result = Failure("backend_error", str(err))
-        except Exception as err:  # a bug or an SDK surprise: this request fails, others go on
-            result = Failure("error", f"{type(err).__name__}: {err}")
-        finally:
-            slots.release()
-        results.put((request, result))
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="msm-generate-io", daemon=True
+        )
+        self._thread.start()
 
-    async def main() -> None:
-        slots = asyncio.Semaphore(concurrency)
-        tasks: set[asyncio.Task] = set()
+    def run(self, coro: Awaitable[Any]) -> Any:
+        """Run a coroutine on the loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()  # type: ignore[arg-type]
+
+    def stream(
+        self,
+        requests: Iterable[Request],
+        answer_one: Callable[[Request], Awaitable[Result]],
+        concurrency: int,
+    ) -> Iterator[tuple[Request, Result]]:
+        results: queue.Queue = queue.Queue()
+        fatal: list[BackendError] = []
+        source = iter(requests)
+
+        async def one(request: Request, slots: asyncio.Semaphore) -> None:
+            try:
+                result: Result = await answer_one(request)
+            except BackendError as err:
+                fatal.append(err)
+                result = Failure("backend_error", str(err))
+            except Exception as err:  # a bug or an SDK surprise: this request fails, others go on
+                result = Failure("error", f"{type(err).__name__}: {err}")
+            finally:
+                slots.release()
+            results.put((request, result))
+
+        async def main() -> None:
+            slots = asyncio.Semaphore(concurrency)
+            tasks: set[asyncio.Task] = set()
+            try:
+                while not fatal:
+                    await slots.acquire()
+                    if fatal:
+                        break
+                    request = next(source, None)
+                    if request is None:
+                        break
+                    task = asyncio.create_task(one(request, slots))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                if tasks:
+                    await asyncio.gather(*tasks, return_exceptions=True)
+            except asyncio.CancelledError:  # the caller closed the stream: drop what is in flight
+                for task in tasks:
+                    task.cancel()
+                raise
+            except (
+                Exception
+            ) as err:  # e.g. from the request iterator: raised in the caller's thread
+                results.put(err)
+            finally:
+                results.put(_DONE)
+
+        future = asyncio.run_coroutine_threadsafe(main(), self._loop)
+        finished = False
         try:
-            while state["fatal"] is None:
-                await slots.acquire()
-                if state["fatal"] is not None:
+            while True:
+                item = results.get()
+                if item is _DONE:
+                    finished = True
                     break
-                request = next(source, None)
-                if request is None:
-                    break
-                task = asyncio.create_task(one(request, slots))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-            if tasks:
-                await asyncio.gather(*tasks, return_exceptions=True)
-        except asyncio.CancelledError:  # the caller closed the stream: drop what is in flight
-            for task in tasks:
-                task.cancel()
-            raise
-        except Exception as err:  # e.g. from the request iterator: raised in the caller's thread
-            results.put(err)
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
         finally:
-            results.put(_DONE)
+            if not finished:
+                future.cancel()
+        if fatal:
+            raise fatal[0]
 
-    def runner() -> None:
-        loop = asyncio.new_event_loop()
-        state["loop"] = loop
-        try:
-            task = loop.create_task(main())
-            state["main"] = task
-            loop.run_until_complete(task)
-        except asyncio.CancelledError:
-            results.put(_DONE)
-        finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-
-    thread = threading.Thread(target=runner, name="msm-generate-io", daemon=True)
-    thread.start()
-    finished = False
-    try:
-        while True:
-            item = results.get()
-            if item is _DONE:
-                finished = True
-                break
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        if not finished and state["loop"] is not None and state["main"] is not None:
-            state["loop"].call_soon_threadsafe(state["main"].cancel)
-        thread.join(timeout=30)
-    if state["fatal"] is not None:
-        raise state["fatal"]
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=30)
+        self._loop.close()
 
 
 def backoff_s(settings: GenerationSettings, retry: int, retry_after: float | None = None) -> float:

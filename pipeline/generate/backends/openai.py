@@ -22,9 +22,9 @@ from typing import Any
 from pipeline.generate.backends.base import BackendError
 from pipeline.generate.backends.concurrent import (
     RETRYABLE_STATUS,
+    EventLoop,
     backoff_s,
     retry_after_s,
-    stream,
 )
 from pipeline.generate.budget import cost_usd
 from pipeline.generate.request import Failure, Request, Response
@@ -59,6 +59,7 @@ class OpenAIBackend:
             "timeout": openai.Timeout(settings.timeout_s, connect=settings.connect_timeout_s),
         }
         self._client: Any = None
+        self._loop: EventLoop | None = None
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
     def model_id(self) -> str:
@@ -68,10 +69,15 @@ class OpenAIBackend:
         return False
 
     def generate(self, requests: Iterable[Request]) -> Iterator[tuple[Request, Response | Failure]]:
-        yield from stream(requests, self._chat, self.settings.concurrency)
+        if self._loop is None:
+            self._loop = EventLoop()
+        yield from self._loop.stream(requests, self._chat, self.settings.concurrency)
 
     def close(self) -> None:
-        pass
+        if self._loop is not None:
+            if self._client is not None:
+                self._loop.run(self._client.close())
+            self._loop.close()
 
     async def _chat(self, r: Request) -> Response | Failure:
         sdk = self._sdk
