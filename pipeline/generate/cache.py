@@ -38,6 +38,9 @@ class RequestCache:
     def __contains__(self, key: str) -> bool:
         return key in self._entries
 
+    def keys(self) -> list[str]:
+        return list(self._entries)
+
     def get(self, key: str) -> Response | None:
         return self._entries.get(key)
 
