@@ -38,8 +38,8 @@ class RequestCache:
     def __contains__(self, key: str) -> bool:
         return key in self._entries
 
-    def keys(self) -> list[str]:
-        return list(self._entries)
+    def responses(self) -> list[Response]:
+        return list(self._entries.values())
 
     def get(self, key: str) -> Response | None:
         return self._entries.get(key)

@@ -228,7 +228,7 @@ def test_spending_cap_stops_before_it_is_exceeded(
         run(spec, tmp_path / "w", rc, dataclasses.replace(GP, max_spend_usd=cap))
     assert "generate.max_spend_usd" in str(err.value)
     cache = RequestCache(tmp_path / "w" / "cache")
-    spent = sum(cache.get(k).cost_usd for k in cache.keys())  # type: ignore[union-attr]
+    spent = sum(r.cost_usd for r in cache.responses())
     assert 0 < spent <= cap
     assert not (tmp_path / "w" / "out").exists()
     raised = run(spec, tmp_path / "w", rc, dataclasses.replace(GP, max_spend_usd=1.0))
