@@ -38,8 +38,8 @@ GP = GenerateParams(
 )
 FAST = GenerationSettings(
     concurrency=8,
-    timeout_s=1.0,
-    connect_timeout_s=1.0,
+    timeout_s=2.5,
+    connect_timeout_s=2.5,
     max_retries=6,
     backoff_s=0.01,
     backoff_max_s=0.05,
@@ -114,7 +114,7 @@ def test_transient_faults_are_retried_and_change_nothing(
         Fault("529"),
         Fault("500"),
         Fault("503"),
-        Fault("timeout", hold_s=3.0),
+        Fault("timeout", hold_s=5.0),
         Fault("malformed_json"),
         Fault("disconnect"),
     )

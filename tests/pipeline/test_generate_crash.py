@@ -1,0 +1,124 @@
+"""`msm generate` killed with SIGKILL (whole process group) at five points, then re-run.
+
+Through the real CLI, SDK and a local server on 127.0.0.1: documents via the Message Batches
+API, the plan levels via the Messages API. The final corpus equals an uninterrupted run's, the
+server never completed a Messages request twice, no request went into two batches, and the API
+key appears in no file and no output.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from pipeline.generate.localmodel import LocalModel
+from pipeline.generate.localserver import LocalAPIServer
+
+KEY = "sk-ant-crash-test-7f3a9c1d-NEVER-WRITTEN"
+MODEL = "claude-local-20250101"
+
+
+def project(root: Path, spec: Path, url: str) -> Path:
+    root.mkdir()
+    (root / "specs").mkdir()
+    (root / "specs" / "small.md").write_text(spec.read_text())
+    params = {
+        "specs": ["small"],
+        "spec": "small",
+        "generate": {
+            "backend": "anthropic",
+            "model": MODEL,
+            "doc_types_per_section": 2,
+            "ideas_per_doc_type": 2,
+            "max_tokens": 400,
+            "plan_max_tokens": 300,
+            "max_spend_usd": 5.0,
+        },
+    }
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    run = {
+        "prices": {"anthropic": {MODEL: {"input_per_mtok": 3, "output_per_mtok": 15}}},
+        "generation": {
+            "concurrency": 4,
+            "timeout_s": 5.0,
+            "backoff_s": 0.01,
+            "backoff_max_s": 0.05,
+            "batch_levels": ["document"],
+            "batch_poll_s": 0.05,
+            "anthropic_base_url": url,
+        },
+    }
+    (root / "run.yaml").write_text(yaml.safe_dump(run))
+    return root
+
+
+def launch(root: Path, cache: Path, out: Path) -> subprocess.Popen:
+    env = dict(os.environ, ANTHROPIC_API_KEY=KEY, MSM_WORK_DIR=str(root / "work"))
+    return subprocess.Popen(
+        [sys.executable, "-c", "from pipeline.cli import main; main()", "generate"]
+        + ["--spec", "specs/small.md", "--params", "params.yaml", "--run-config", "run.yaml"]
+        + ["--plan", str(out / "plan.json"), "--cache", str(cache), "--out", str(out / "gen")]
+        + ["--stats", str(out / "stats.json"), "--no-progress"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group: the server kills the whole group
+    )
+
+
+def finish(proc: subprocess.Popen) -> tuple[int, str]:
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out + err
+
+
+def test_sigkill_at_five_points_then_rerun(write_spec: Callable[..., Path], tmp_path: Path) -> None:
+    rng = random.Random(20261127)
+    logs: list[str] = []
+    with LocalAPIServer(
+        api_key=KEY, responder=LocalModel(), batch_processing_s=4.0, model_id=MODEL
+    ) as server:
+        root = project(tmp_path / "proj", write_spec(), server.url)
+        code, log = finish(launch(root, root / "cache_ref", root / "ref"))
+        logs.append(log)
+        assert code == 0, log
+        reference = (root / "ref" / "gen" / "documents.parquet").read_bytes()
+        server.reset_accounting()
+
+        plan_messages = 4 + 4 * 2  # doc-type calls, then idea calls
+        first = rng.randint(2, plan_messages // 2)
+        second = rng.randint(1, plan_messages - first - 2)
+        points = [("message", first), ("message", second), ("created",), ("polled",), ("results",)]
+        for point in points:
+            proc = launch(root, root / "cache", root / "run")
+            if point[0] == "message":
+                server.kill_on_message(point[1], os.getpgid(proc.pid), grace_s=0.3)
+            else:
+                server.kill_on_batch_event(point[0], os.getpgid(proc.pid))
+            code, log = finish(proc)
+            logs.append(log)
+            assert code == -signal.SIGKILL, (point, code, log)
+            assert not (root / "run" / "gen").exists()
+        assert [k.trigger for k in server.kills] == [p[0] for p in points]
+
+        code, log = finish(launch(root, root / "cache", root / "run"))
+        logs.append(log)
+        assert code == 0, log
+        assert (root / "run" / "gen" / "documents.parquet").read_bytes() == reference
+        assert set(server.completed_counts().values()) == {1}
+        assert set(server.batch_custom_id_counts().values()) == {1}
+        assert len(server.batches_created) == 1  # collected after three kills, never resubmitted
+
+    for log in logs:
+        assert KEY not in log
+    for path in root.rglob("*"):
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes(), path
