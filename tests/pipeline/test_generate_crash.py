@@ -61,11 +61,11 @@ def project(root: Path, spec: Path, url: str) -> Path:
 
 def launch(root: Path, cache: Path, out: Path) -> subprocess.Popen:
     env = dict(os.environ, ANTHROPIC_API_KEY=KEY, MSM_WORK_DIR=str(root / "work"))
+    args = ["--spec", "specs/small.md", "--params", "params.yaml", "--run-config", "run.yaml"]
+    args += ["--plan", str(out / "plan.json"), "--cache", str(cache), "--out", str(out / "gen")]
+    args += ["--stats", str(out / "stats.json"), "--no-progress"]
     return subprocess.Popen(
-        [sys.executable, "-c", "from pipeline.cli import main; main()", "generate"]
-        + ["--spec", "specs/small.md", "--params", "params.yaml", "--run-config", "run.yaml"]
-        + ["--plan", str(out / "plan.json"), "--cache", str(cache), "--out", str(out / "gen")]
-        + ["--stats", str(out / "stats.json"), "--no-progress"],
+        [sys.executable, "-c", "from pipeline.cli import main; main()", "generate", *args],
         cwd=root,
         env=env,
         stdout=subprocess.PIPE,
