@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields
+from functools import cached_property
 from typing import Any
 
 
@@ -35,7 +36,7 @@ class Request:
     context: dict[str, Any] = field(default_factory=dict)
     """Structured inputs for the offline composer; empty for model backends."""
 
-    @property
+    @cached_property
     def key(self) -> str:
         canonical = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
