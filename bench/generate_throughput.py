@@ -45,9 +45,9 @@ def free_port() -> int:
 
 
 def start_server(port: int, latency: float) -> subprocess.Popen:
+    args = ["--port", str(port), "--latency", str(latency), "--api-key", KEY]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.generate.localserver", "--port", str(port)]
-        + ["--latency", str(latency), "--api-key", KEY],
+        [sys.executable, "-m", "pipeline.generate.localserver", *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
