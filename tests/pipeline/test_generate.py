@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable
@@ -220,3 +221,47 @@ def test_documents_name_the_model_and_quote_the_lead_assertion(
 
 def test_every_library_document_names_the_model(tmp_path: Path) -> None:
     check_documents(run(SPECS / "philosophy.md", tmp_path / "w", gp=GenerateParams()))
+
+
+def test_pilot_writes_a_readable_sample_per_section(
+    write_spec: Callable[..., Path], tmp_path: Path, msm: Callable[..., object]
+) -> None:
+    spec = write_spec()
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        "specs: [small]\nspec: small\ngenerate: {doc_types_per_section: 2, ideas_per_doc_type: 2}\n"
+    )
+    out = tmp_path / "pilot"
+    proc = msm(
+        "generate",
+        "--spec",
+        spec,
+        "--params",
+        params,
+        "--cache",
+        tmp_path / "cache",
+        "--out",
+        out,
+        "--pilot",
+        "2",
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = read_documents(out / "documents.parquet").to_pylist()
+    assert len(rows) == 4 * 2
+    assert len({r["doc_type"] for r in rows if r["section_id"] == "pruning"}) == 2  # spread
+    markdown = (out / "pilot.md").read_text()
+    assert all(r["id"] in markdown and r["text"] in markdown for r in rows)
+    assert "pilot: 8 documents" in proc.stdout
+    full = run(spec, tmp_path / "full", tmp_path / "cache")  # the full run reuses the pilot's
+    assert all(full["rows"][r["id"]] == r for r in rows)
+    assert full["stats"]["cache"]["hits"] == 4 + 4 * 2 + len(rows)
+
+
+def test_offline_revision_keeps_the_draft(write_spec: Callable[..., Path], tmp_path: Path) -> None:
+    spec = write_spec()
+    drafts = run(spec, tmp_path / "a")
+    revised = run(spec, tmp_path / "b", gp=dataclasses.replace(GP, revise=True))
+    assert [r["text"] for r in revised["rows"].values()] == [
+        r["text"] for r in drafts["rows"].values()
+    ]
+    assert revised["stats"]["cost"]["by_level"]["revise"]["requests"] == len(drafts["rows"])

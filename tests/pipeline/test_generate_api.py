@@ -300,3 +300,41 @@ def test_openai_backend(
     monkeypatch.setenv("OPENAI_API_KEY", "wrong")
     with pytest.raises(BackendError, match="401"):
         run(spec, tmp_path / "x", rc, gp)
+
+
+def test_one_sentence_edit_reissues_only_that_sections_requests(
+    server: LocalAPIServer, write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    spec = write_spec()
+    rc = run_config(server)
+    cache = tmp_path / "cache"
+    before = run(spec, tmp_path / "before", rc, cache=cache)
+    edited = tmp_path / "edited" / "small.md"
+    edited.parent.mkdir()
+    old = "because the plant is dormant then."
+    edited.write_text(spec.read_text().replace(old, "because the plant is resting then."))
+    server.reset_accounting()
+    after = run(edited, tmp_path / "after", rc, cache=cache)
+    sent = server.requests
+    assert len(sent) == 1 + 2 + 4  # the section's doc types, ideas and documents
+    assert all("resting then" in r.body["system"] for r in sent)
+    unchanged = [r for r in before["rows"] if r["section_id"] != "pruning"]
+    assert [r for r in after["rows"] if r["section_id"] != "pruning"] == unchanged
+
+
+def test_critique_and_revise_replaces_the_draft(
+    server: LocalAPIServer, write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    spec = write_spec()
+    rc = run_config(server)
+    drafts = run(spec, tmp_path / "drafts", rc)
+    revised = run(spec, tmp_path / "revised", rc, dataclasses.replace(GP, revise=True))
+    by_level = revised["stats"]["cost"]["by_level"]
+    assert by_level["revise"]["requests"] == 16
+    assert [r["id"] for r in revised["rows"]] == [r["id"] for r in drafts["rows"]]
+    for draft, final in zip(drafts["rows"], revised["rows"], strict=True):
+        assert final["text"] != draft["text"]
+        assert final["request_hash"] != draft["request_hash"]
+        assert final["output_tokens"] > draft["output_tokens"]  # draft and revision both count
+    revise_prompts = [r.body for r in server.requests if "Here is a draft" in json.dumps(r.body)]
+    assert len(revise_prompts) == 16
