@@ -47,10 +47,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spec", type=Path, required=True, help="spec file, e.g. specs/rules.md")
     p.add_argument("--params", type=Path, default=Path("params.yaml"))
     p.add_argument("--run-config", type=Path, default=Path("run.yaml"), help="run settings")
-    p.add_argument("--plan", type=Path, help="where to write plan.json (not with --pilot)")
+    p.add_argument("--plan", type=Path, help="where to write plan.json (optional with --pilot)")
     p.add_argument("--cache", type=Path, required=True, help="request cache folder")
     p.add_argument("--out", type=Path, required=True, help="output folder (documents.parquet)")
-    p.add_argument("--stats", type=Path, help="stats JSON, DVC metrics (not with --pilot)")
+    p.add_argument("--stats", type=Path, help="stats JSON, DVC metrics (optional with --pilot)")
     p.add_argument(
         "--pilot",
         type=int,
@@ -64,11 +64,13 @@ def run(args: argparse.Namespace) -> None:
     params = load_params(args.params, specs_dir=args.spec.parent)
     spec = load_spec(args.spec)
     if spec.name not in params.specs:
-        raise SystemExit(f"{args.spec}: spec {spec.name!r} is not listed in params.yaml `specs`")
+        raise ConfigError(
+            f"{args.spec}: spec {spec.name!r} is not listed in {args.params} `specs`; add it"
+        )
     if args.pilot is None and (args.plan is None or args.stats is None):
-        raise SystemExit("msm generate: --plan and --stats are required (except with --pilot)")
+        raise ConfigError("msm generate: --plan and --stats are required (except with --pilot)")
     if args.pilot is not None and args.pilot <= 0:
-        raise SystemExit("msm generate: --pilot N needs N >= 1")
+        raise ConfigError(f"msm generate: --pilot N needs N >= 1, got {args.pilot}")
     rc = load_run_config(args.run_config)
     stats, info = generate(
         spec,
