@@ -229,3 +229,45 @@ def test_vllm_backend_with_fake_vllm(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert by_key[reqs[1].key].stop_reason == "end_turn"
     seeds = [p.seed for chunk in fake.LLM.chats for p in chunk]
     assert len(set(seeds)) == 3
+
+
+def test_the_stage_runs_on_the_real_model_and_counts_what_it_cannot_use(
+    base_model: Path, tmp_path: Path
+) -> None:
+    """The whole hierarchy on SmolLM2-135M: whatever the small model answers is either parsed
+    into doc types, ideas and documents or counted as a failure with its reason."""
+    from pipeline.config import GenerateParams
+    from pipeline.generate.settings import GenerationSettings
+    from pipeline.generate.stage import generate
+    from pipeline.runconfig import RunConfig
+    from pipeline.spec.parse import load_spec
+
+    gp = GenerateParams(
+        backend="hf",
+        model=str(base_model),
+        doc_types_per_section=1,
+        ideas_per_doc_type=1,
+        plan_max_tokens=40,
+        max_tokens=40,
+        max_attempts=1,
+        max_topups=0,
+        temperature=0.0,
+    )
+    rc = RunConfig(generation=GenerationSettings(hf_batch_size=4))
+    spec = load_spec(ROOT / "specs" / "general.md")
+    stats, info = generate(spec, gp, 0, tmp_path / "plan.json", tmp_path / "c", tmp_path / "o", rc)
+    asked = stats["cost"]["requests"]
+    assert asked == info["new"] >= 1
+    failed = sum(stats["failures"].values())
+    ideas = stats["ideas"]
+    assert (
+        stats["documents"]
+        + sum(n for k, n in stats["failures"].items() if k.startswith("document/"))
+        == ideas
+    )
+    assert failed or stats["documents"]  # every call ended in an item or a counted failure
+    assert all(
+        r.split("/")[1] in {"no_content", "empty_content", "truncated", "no_items"}
+        for r in stats["failures"]
+    )
+    assert stats["cost"]["usd"] == 0.0
