@@ -94,7 +94,6 @@ class _Slot:
     calls: int = 0
     done: bool = False
     reason: str = ""
-    answers: list[Response] = field(default_factory=list)
 
 
 class Engine:
@@ -184,7 +183,6 @@ class Engine:
                 if isinstance(result, Failure):
                     self._fail(level, slot, result.reason)
                     continue
-                slot.answers.append(result)
                 content = parse.content_of(result.text, result.stop_reason)
                 items = slot.parse(str(content.value)) if content.ok else []
                 known = {slot.ident(h) for h in slot.have}
