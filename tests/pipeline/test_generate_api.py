@@ -338,3 +338,16 @@ def test_critique_and_revise_replaces_the_draft(
         assert final["output_tokens"] > draft["output_tokens"]  # draft and revision both count
     revise_prompts = [r.body for r in server.requests if "Here is a draft" in json.dumps(r.body)]
     assert len(revise_prompts) == 16
+
+
+def test_large_levels_go_out_as_several_batches(
+    server: LocalAPIServer, write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    spec = write_spec()
+    one = run(spec, tmp_path / "one", run_config(server, batch_levels=["document"]))
+    server.reset_accounting()
+    rc = run_config(server, batch_levels=["document"], batch_max_requests=5)
+    many = run(spec, tmp_path / "many", rc)
+    assert [len(b.custom_ids) for b in server.batches_created] == [5, 5, 5, 1]
+    assert set(server.batch_custom_id_counts().values()) == {1}
+    assert many["parquet"] == one["parquet"]

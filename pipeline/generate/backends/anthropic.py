@@ -35,7 +35,7 @@ from typing import Any
 
 from pipeline.config import ConfigError
 from pipeline.generate.backends.base import BackendError
-from pipeline.generate.backends.batch_journal import BatchJournal
+from pipeline.generate.backends.batch_journal import BatchJournal, Entry
 from pipeline.generate.backends.concurrent import (
     RETRYABLE_STATUS,
     EventLoop,
@@ -196,13 +196,13 @@ class AnthropicBackend:
     def _via_batches(
         self, source: Iterator[Request]
     ) -> Iterator[tuple[Request, Response | Failure]]:
+        """Submit every chunk of `batch_max_requests` first, then collect them in turn, so the
+        provider works on all of them at once."""
         if not self._reconciled:
             self._reconcile()
             self._reconciled = True
-        while True:
-            chunk = list(islice(source, self.settings.batch_max_requests))
-            if not chunk:
-                return
+        submitted = []
+        while chunk := list(islice(source, self.settings.batch_max_requests)):
             todo = []
             for r in chunk:
                 if r.key in self._recovered:
@@ -210,11 +210,17 @@ class AnthropicBackend:
                 else:
                     todo.append(r)
             if todo:
-                yield from self._run_batch(todo)
+                batch = self._submit(todo)
+                if isinstance(batch, Failure):
+                    for r in todo:
+                        yield r, batch
+                else:
+                    submitted.append(batch)
+        for entry, todo in submitted:
+            yield from self._gather(entry, todo)
 
-    def _run_batch(self, todo: list[Request]) -> Iterator[tuple[Request, Response | Failure]]:
-        by_key = {r.key: r for r in todo}
-        entry = self.journal.intend(list(by_key))
+    def _submit(self, todo: list[Request]) -> tuple[Entry, list[Request]] | Failure:
+        entry = self.journal.intend([r.key for r in todo])
         try:
             batch = self._call(
                 lambda: self._sync.messages.batches.create(
@@ -225,18 +231,21 @@ class AnthropicBackend:
             self.journal.forget(entry)
             raise
         if isinstance(batch, Failure):
-            # The create call may or may not have reached the provider: keep the journal entry,
+            # The create call may or may not have reached the provider: the journal entry stays,
             # so the next run looks for the batch before paying again.
-            for r in todo:
-                yield r, batch
-            return
-        self.journal.submitted(entry, batch.id)
+            return batch
         log.info("submitted batch %s with %d requests", batch.id, len(todo))
-        results = self._collect(batch.id)
-        if isinstance(results, Failure):
+        return self.journal.submitted(entry, batch.id), todo
+
+    def _gather(
+        self, entry: Entry, todo: list[Request]
+    ) -> Iterator[tuple[Request, Response | Failure]]:
+        results = self._collect(entry.batch_id)
+        if isinstance(results, Failure):  # the journal entry stays: the next run collects it
             for r in todo:
                 yield r, results
             return
+        by_key = {r.key: r for r in todo}
         for key, result in results.items():
             if key in by_key:
                 yield by_key.pop(key), result
