@@ -9,7 +9,8 @@ so that peak memory is its own (peak RSS, and "+MiB": peak over the RSS after lo
 
 - ours: exact keys, MinHash-LSH band keys and exact-Jaccard verification (what `msm dedup` runs
   between reading and writing Parquet), on all N documents and on the peer subsample;
-- ours, full stage: `pipeline.dedup.stage.dedup` with Parquet in and out, on all N documents;
+- ours, full stage: `pipeline.dedup.stage.dedup` with Parquet in and out, on all N documents
+  (its datatrove steps on the default local executor: 2 tasks, 1 worker);
 - previous: the implementation this replaced (Python shingling, rensa token sets, dict bands,
   signature-estimated verification), on the peer subsample;
 - datasketch MinHash(128 perms) + MinHashLSH(threshold 0.7), stock recipe (query every document,

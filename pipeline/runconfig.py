@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from pipeline.config import ConfigError
+from pipeline.execution.settings import ExecutorSettings, parse_executor
 from pipeline.generate.settings import GenerationSettings, parse_settings
 
 
@@ -30,9 +31,11 @@ class RunConfig:
     prices: dict[str, dict[str, Price]] = field(default_factory=dict)
     """USD per million tokens, by backend, then dated model id."""
     generation: GenerationSettings = field(default_factory=GenerationSettings)
+    executor: ExecutorSettings = field(default_factory=ExecutorSettings)
+    """How the corpus steps (dedup, quality) run."""
 
 
-_TOP = ("expected_output_tokens", "prices", "generation")
+_TOP = ("expected_output_tokens", "prices", "generation", "executor")
 _PRICE = ("input_per_mtok", "output_per_mtok", "batch_discount")
 
 
@@ -58,7 +61,12 @@ def load_run_config(path: str | Path = "run.yaml") -> RunConfig:
             prices.setdefault(str(backend), {})[str(model)] = _price(
                 entry, f"prices.{backend}.{model}", path
             )
-    return RunConfig(expected, prices, parse_settings(raw.get("generation"), path))
+    return RunConfig(
+        expected,
+        prices,
+        parse_settings(raw.get("generation"), path),
+        parse_executor(raw.get("executor"), path),
+    )
 
 
 def _mapping(value: Any, key: str, path: Path) -> dict:

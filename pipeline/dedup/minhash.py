@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,10 +86,12 @@ class Words:
 
     hashes: np.ndarray
     offsets: np.ndarray  # int64, len(docs) + 1
+    lengths: np.ndarray  # int64, characters of each word
 
 
 def word_hashes(texts: Sequence[str]) -> Words:
     """Hash the normalized words of each text; equal word sequences give equal hash arrays."""
+    all_ascii = all(t.isascii() for t in texts)
     parts = [t.encode() if t.isascii() else " ".join(normalize_words(t)).encode() for t in texts]
     lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
     # a separator byte before and after every document, and 8 spare bytes for unaligned loads
@@ -103,6 +105,11 @@ def word_hashes(texts: Sequence[str]) -> Words:
         shape=(len(lowered) - 7,), dtype="<u8", buffer=lowered.data, offset=0, strides=(1,)
     )
     length = (ends - starts).astype(np.uint64)
+    chars = (ends - starts).astype(np.int64)
+    if not all_ascii:  # UTF-8 continuation bytes do not start a character
+        cont = np.zeros(len(lowered) + 1, dtype=np.int64)
+        np.cumsum((lowered & 0xC0) == 0x80, out=cont[1:])
+        chars -= cont[ends] - cont[starts]
     # first 8 bytes of every word, masked to its length
     shift = np.minimum(length, np.uint64(8)) * np.uint64(8)
     mask = np.where(
@@ -122,7 +129,7 @@ def word_hashes(texts: Sequence[str]) -> Words:
         h[sel] = _mix(h[sel] + _GOLDEN ^ (windows[starts[sel] + k] & mask))
         k += 8
         sel = sel[length[sel] > k]
-    return Words(hashes=_mix(h), offsets=offsets)
+    return Words(hashes=_mix(h), offsets=offsets, lengths=chars)
 
 
 def shingle_hashes(words: Words, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -307,11 +314,24 @@ def clusters(
 
 
 def link(texts: Sequence[str], bkeys: np.ndarray, ngram: int, threshold: float) -> list[list[int]]:
-    """Verify candidate pairs of the band keys on exact Jaccard and merge them by union-find.
+    """Verify candidate pairs of the band keys on exact Jaccard and merge them by union-find."""
+    return link_pairs(
+        candidate_pairs(bkeys), lambda rows: [texts[i] for i in rows], ngram, threshold
+    )
 
-    Pairs are verified in blocks of `PAIR_BLOCK`, recomputing the shingle sets of that block's
-    documents only, so memory stays bounded whatever the share of duplicates."""
-    pairs = candidate_pairs(bkeys)
+
+def link_pairs(
+    pairs: np.ndarray,
+    fetch: Callable[[list[int]], list[str]],
+    ngram: int,
+    threshold: float,
+) -> list[list[int]]:
+    """Groups (ascending rows, size >= 2) of the pairs whose exact n-gram Jaccard >= threshold.
+
+    `fetch(rows)` gives the texts of those rows. Pairs are verified in blocks of `PAIR_BLOCK`,
+    recomputing the shingle sets of that block's documents only, so memory stays bounded
+    whatever the share of duplicates. A pair whose rows are linked already is not verified: the
+    groups are the connected components of the verified pairs, whatever their order."""
     parent: dict[int, int] = {}
 
     def find(i: int) -> int:
@@ -327,7 +347,7 @@ def link(texts: Sequence[str], bkeys: np.ndarray, ngram: int, threshold: float) 
         if not block:
             continue
         involved = sorted({i for p in block for i in p})
-        sets = dict(zip(involved, shingle_sets([texts[i] for i in involved], ngram), strict=True))
+        sets = dict(zip(involved, shingle_sets(fetch(involved), ngram), strict=True))
         for a, b in block:
             ra, rb = find(a), find(b)
             if ra != rb and set_jaccard(sets[a], sets[b]) >= threshold:

@@ -2,22 +2,36 @@
 
 One survivor per cluster: the member with the smallest document id. Every removed document is
 counted with its reason; `clusters.json` lists each cluster's members for inspection.
+
+The work runs as datatrove steps (`pipeline.dedup.steps`: sketch per shard, then one cluster
+task) on the executor of `run.yaml` `executor:` (local, Ray or Slurm), in a work folder keyed by
+the input, params and code (`pipeline.execution.workdir`); this command then streams the input
+into the outputs, manifest last. The outputs are the same bytes whatever the executor, the
+number of tasks or workers.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from pathlib import Path
 
 import numpy as np
 
 from pipeline.config import DedupParams, load_params, to_dict
-from pipeline.dedup.minhash import exact_groups, link, sketch
+from pipeline.dedup.steps import REASONS, ClusterStep, SketchStep
+from pipeline.execution.parquet import check_documents, read_column, write_partition
+from pipeline.execution.run import run_step
+from pipeline.execution.settings import ExecutorSettings
+from pipeline.execution.workdir import code_files, work_dir
 from pipeline.io import MANIFEST, atomic_dir, write_json
-from pipeline.record import partition, read_documents, write_documents
+from pipeline.runconfig import load_run_config
 
 log = logging.getLogger(__name__)
+
+CODE = ("dedup", "execution", "record.py", "io.py")
+"""The code whose source keys the work folder (with the input and params)."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -25,59 +39,51 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", type=Path, required=True, help="folder with documents.parquet")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--stats", type=Path, required=True, help="stats JSON (DVC metrics)")
+    p.add_argument("--run-config", type=Path, default=Path("run.yaml"), help="executor settings")
 
 
 def run(args: argparse.Namespace) -> None:
     params = load_params(args.params)
-    write_json(args.stats, dedup(args.input / "documents.parquet", args.out, params.dedup))
+    executor = load_run_config(args.run_config).executor
+    stats = dedup(args.input / "documents.parquet", args.out, params.dedup, executor)
+    write_json(args.stats, stats)
 
 
-def dedup(src: Path, out: Path, dp: DedupParams) -> dict:
-    table = read_documents(src)
-    ids = table.column("id").to_pylist()
-    texts = table.column("text").to_pylist()
-    _check_unique(ids, src)
-    order = sorted(range(len(ids)), key=ids.__getitem__)  # survivors: smallest id first
+def dedup(
+    src: Path,
+    out: Path,
+    dp: DedupParams,
+    executor: ExecutorSettings | None = None,
+    work_root: Path | None = None,
+) -> dict:
+    executor = executor or ExecutorSettings()
+    rows = check_documents(src)
+    ids = read_column(src, "id")
+    _check_unique(ids.to_pylist(), src)
+    work = work_dir("dedup", [src], to_dict(dp), code_files(*CODE), work_root)
+    tasks, documents = executor.tasks, str(src.resolve())  # tasks may run elsewhere
+    sketches = work.step("sketch", tasks)
+    run_step("dedup sketch", [SketchStep(documents, str(sketches), dp)], tasks, sketches, executor)
+    clusters = work.step("cluster", 1)
+    step = ClusterStep(documents, str(sketches), tasks, str(clusters), dp)
+    run_step("dedup cluster", [step], 1, clusters, executor)
 
-    reasons: dict[int, str] = {}
-    sk = sketch([texts[i] for i in order], dp.ngram, dp.bands, dp.rows, dp.shifted_bands)
-    first = exact_groups(sk.text_keys)  # positions in `order`, so the smallest id survives
-    for pos in np.flatnonzero(first != np.arange(len(order))).tolist():
-        reasons[order[pos]] = "exact_duplicate"
-    kept_pos = np.flatnonzero(first == np.arange(len(order)))
-    kept = [order[p] for p in kept_pos.tolist()]
-    groups = link([texts[i] for i in kept], sk.band_keys[kept_pos], dp.ngram, dp.threshold)
-    report = []
-    for group in groups:
-        members = sorted((kept[g] for g in group), key=ids.__getitem__)
-        for m in members[1:]:
-            reasons[m] = "near_duplicate"
-        report.append(
-            {
-                "survivor": ids[members[0]],
-                "members": [ids[m] for m in members],
-                "size": len(members),
-                "sample": texts[members[0]][:200],
-            }
-        )
-    report.sort(key=lambda c: c["survivor"])
-    kept_table, rejects = partition(table, reasons)
+    decisions = np.load(clusters / "decisions.npy")
+    report = json.loads((clusters / "clusters.json").read_text(encoding="utf-8"))
+    reasons = [REASONS.get(d) for d in decisions.tolist()]
     stats = {
-        "documents_in": len(ids),
-        "documents_out": kept_table.num_rows,
-        "dropped": {
-            r: sum(1 for v in reasons.values() if v == r)
-            for r in ("exact_duplicate", "near_duplicate")
-        },
+        "documents_in": rows,
+        "documents_out": int((decisions == 0).sum()),
+        "dropped": {r: int((decisions == code).sum()) for code, r in REASONS.items()},
         "clusters": len(report),
         "largest_cluster": max((c["size"] for c in report), default=0),
     }
     with atomic_dir(out) as tmp:
-        write_documents(kept_table, tmp / "documents.parquet")
-        write_documents(rejects, tmp / "rejects.parquet")
+        write_partition(src, reasons, tmp / "documents.parquet", tmp / "rejects.parquet", rows)
         write_json(tmp / "clusters.json", report)
         write_json(tmp / MANIFEST, {"params": to_dict(dp), **stats})
-    log.info("dedup: %d -> %d documents (%s)", len(ids), kept_table.num_rows, stats["dropped"])
+    work.remove()
+    log.info("dedup: %d -> %d documents (%s)", rows, stats["documents_out"], stats["dropped"])
     return stats
 
 

@@ -11,6 +11,7 @@ normalized text (`normalize_words`, the reference splitter), the quantity dedup 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,12 @@ from pipeline.dedup.minhash import normalize_words
 
 _CONSONANTS = list("bcdfghjklmnprstvwz")
 _VOWELS = list("aeiou")
+ENGLISH_HEAD = (
+    *("the", "of", "and", "to", "a", "in", "that", "is", "it", "for", "with", "as", "claude"),
+    *("be", "on", "this", "have", "by", "not", "are", "or", "from", "at", "an", "which"),
+)
+"""Head words for `labelled_corpus(head_words=...)`: documents that read like English to the
+quality filters (stop words) and name the model."""
 
 
 @dataclass(frozen=True)
@@ -30,8 +37,8 @@ class LabelledCorpus:
     """Exact word n-gram Jaccard of each pair, aligned with `pairs`."""
 
 
-def _vocabulary(rng: np.random.Generator, size: int) -> list[str]:
-    words: set[str] = set()
+def _vocabulary(rng: np.random.Generator, size: int, taken: set[str] | None = None) -> list[str]:
+    words: set[str] = set(taken or ())
     out: list[str] = []
     while len(out) < size:
         syllables = int(rng.integers(1, 4))
@@ -105,10 +112,13 @@ def labelled_corpus(
     ngram: int = 5,
     vocab_size: int = 30000,
     measure: bool = True,
+    head_words: Sequence[str] = (),
 ) -> LabelledCorpus:
-    """`measure=False` skips the exact Jaccard of the pairs (NaN), for large unlabelled runs."""
+    """`measure=False` skips the exact Jaccard of the pairs (NaN), for large unlabelled runs.
+    `head_words` become the most frequent words (English stop words and a model name make
+    documents that pass the quality filters)."""
     rng = np.random.default_rng(seed)
-    vocab = _vocabulary(rng, vocab_size)
+    vocab = [*head_words, *_vocabulary(rng, vocab_size - len(head_words), set(head_words))]
     forms = [
         *vocab,
         *(w.capitalize() for w in vocab),

@@ -1,23 +1,32 @@
-"""Document filters: each returns a drop reason, or None to keep the document.
+"""Document filters: each gives a drop reason, or None to keep the document.
 
 Gopher-style heuristics (length, mean word length, symbols, stop words, repeated lines and
-n-grams) plus filters for the
-artifacts of generated text: leaked scratch/content markup, unrendered placeholders,
-meta-commentary, refusals, truncated endings, and documents that never mention the model.
+n-grams) plus filters for the artifacts of generated text: leaked scratch/content markup,
+unrendered placeholders, meta-commentary, refusals, truncated endings, and documents that never
+mention the model.
+
+A filter works on a batch (`pipeline.quality.measures.Batch`): `f.check(batch, docs, qp, ctx)`
+gives the reason of each of the documents `docs`, reading measures that the batch computes once
+for all filters. `first_reasons(texts, qp, ctx)` runs the filters in order over batches, each
+filter only on the documents that every earlier one kept. Called with one text, `f(text, qp,
+ctx)` gives that text's reason.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from pipeline.config import QualityParams
-from pipeline.quality.repetition import duplicate_ngram_fraction, top_ngram_fraction, word_arrays
+import numpy as np
 
-_WORD = re.compile(r"\S+")
-_ALPHA = re.compile(r"[^\W\d_]")
-_SYMBOL = re.compile(r"[^\w\s.,;:!?'\"()\-–—/&%$@]")
+from pipeline.config import QualityParams
+from pipeline.quality import repetition as rep
+from pipeline.quality.measures import Batch
+
+BATCH = 512
+"""Documents measured together (enough to amortize the array passes, small enough for cache)."""
+
 _MARKUP = re.compile(r"</?\s*(scratch|content|scratchpad|document)\s*>", re.IGNORECASE)
 _PLACEHOLDER = re.compile(
     r"\{[A-Za-z_]+\}|\[(?:Name|Your Name|Company|Date|Insert[^\]]*|Author|Location)\]|\bTODO\b"
@@ -32,9 +41,23 @@ _REFUSAL = re.compile(
     r"i am unable to (help|write|comply))",
     re.IGNORECASE,
 )
-_LOWER_WORD = re.compile(r"\w+")
-_STOP_WORDS = frozenset(("the", "be", "to", "of", "and", "that", "have", "with"))
 _END = re.compile(r"[.!?\"'”’)\]:*]\s*$")
+# Substrings that every match of an alternative contains, in the lowercased text: when no
+# alternative's groups are all present, the (slow, case-insensitive) search cannot match and is
+# skipped. Only characters whose case-insensitive matches all lowercase to themselves appear
+# (never i or s, which also match İ, ı and ſ).
+Hints = tuple[tuple[tuple[str, ...], ...], ...]
+_META_HINTS: Hints = (
+    (("here ",), ("document", "art", "memo", "po", "tory")),
+    (("language model",),),
+    (("hope th",),),
+    (("! here",),),
+)
+_REFUSAL_HINTS: Hints = (
+    (("canno", "can'", "can’"), ("t help", "t a", "t wr", "t create"), (" w",)),
+    (("orry, but ",),),
+    ((" am unable to ",),),
+)
 
 
 @dataclass(frozen=True)
@@ -42,72 +65,127 @@ class Context:
     model_name: str
 
 
-Filter = Callable[[str, QualityParams, Context], str | None]
+Reasons = list[str | None]
+Check = Callable[[Batch, np.ndarray, QualityParams, Context], Reasons]
 
 
-def empty(text: str, qp: QualityParams, ctx: Context) -> str | None:
-    return "empty" if not text.strip() else None
+class Filter:
+    """One filter: `check(batch, docs, qp, ctx)` over a batch, or `f(text, qp, ctx)` on one text."""
+
+    def __init__(self, check: Check) -> None:
+        self.check = check
+        self.__name__ = check.__name__
+        self.__doc__ = check.__doc__
+
+    def __call__(self, text: str, qp: QualityParams, ctx: Context) -> str | None:
+        return self.check(Batch([text]), np.zeros(1, dtype=np.int64), qp, ctx)[0]
+
+    def __repr__(self) -> str:
+        return f"Filter({self.__name__})"
 
 
-def length(text: str, qp: QualityParams, ctx: Context) -> str | None:
-    n = len(_WORD.findall(text))
-    if n < qp.min_words:
-        return "too_short"
-    if n > qp.max_words:
-        return "too_long"
-    return None
+@Filter
+def empty(b: Batch, docs: np.ndarray, qp: QualityParams, ctx: Context) -> Reasons:
+    return ["empty" if not b.texts[i].strip() else None for i in docs.tolist()]
 
 
-def word_shape(text: str, qp: QualityParams, ctx: Context) -> str | None:
-    words = _WORD.findall(text)
-    mean = sum(map(len, words)) / len(words)
-    if not qp.min_mean_word_length <= mean <= qp.max_mean_word_length:
-        return "mean_word_length"
-    alpha = sum(1 for w in words if _ALPHA.search(w)) / len(words)
-    if alpha < qp.min_alpha_word_fraction:
-        return "few_alphabetic_words"
-    if len(_SYMBOL.findall(text)) / max(1, len(text)) > qp.max_symbol_ratio:
-        return "symbol_ratio"
-    return None
+@Filter
+def length(b: Batch, docs: np.ndarray, qp: QualityParams, ctx: Context) -> Reasons:
+    """Whitespace-separated words."""
+    n = b.chars.words[docs]
+    return _where(len(docs), [n < qp.min_words, n > qp.max_words], ["too_short", "too_long"])
 
 
-def stop_words(text: str, qp: QualityParams, ctx: Context) -> str | None:
-    found = set(_LOWER_WORD.findall(text.lower())) & _STOP_WORDS
-    return "few_stop_words" if len(found) < qp.min_stop_words else None
+@Filter
+def word_shape(b: Batch, docs: np.ndarray, qp: QualityParams, ctx: Context) -> Reasons:
+    c = b.chars
+    n = c.words[docs]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = c.word_chars[docs] / n
+        alpha = c.alpha_words[docs] / n
+    symbols = c.symbols[docs] / np.maximum(1, c.length[docs])
+    return _where(
+        len(docs),
+        [
+            ~((qp.min_mean_word_length <= mean) & (mean <= qp.max_mean_word_length)),
+            alpha < qp.min_alpha_word_fraction,
+            symbols > qp.max_symbol_ratio,
+        ],
+        ["mean_word_length", "few_alphabetic_words", "symbol_ratio"],
+    )
 
 
-def repetition(text: str, qp: QualityParams, ctx: Context) -> str | None:
+@Filter
+def stop_words(b: Batch, docs: np.ndarray, qp: QualityParams, ctx: Context) -> Reasons:
+    """Gopher: distinct lowercase stop words (the, be, to, of, and, that, have, with)."""
+    return _where(len(docs), [b.stop_words[docs] < qp.min_stop_words], ["few_stop_words"])
+
+
+@Filter
+def repetition(b: Batch, docs: np.ndarray, qp: QualityParams, ctx: Context) -> Reasons:
+    out: Reasons = [_duplicate_lines(b.texts[i], qp) for i in docs.tolist()]
+    rest = np.array([k for k, r in enumerate(out) if r is None], dtype=np.int64)
+    if not len(rest):
+        return out
+    top_limits, dup_limits = qp.max_top_ngram_fractions, qp.max_duplicate_ngram_fractions
+    words = b.select(docs[rest])
+    m = rep.measure(
+        words.hashes,
+        words.offsets,
+        words.lengths,
+        range(2, 2 + len(top_limits)),
+        range(5, 5 + len(dup_limits)),
+    )
+    found = _where(
+        len(rest),
+        [m.top[:, k] > limit for k, limit in enumerate(top_limits)]
+        + [m.dup[:, k] > limit for k, limit in enumerate(dup_limits)],
+        [f"top_{n}_gram" for n in range(2, 2 + len(top_limits))]
+        + [f"duplicate_{n}_gram" for n in range(5, 5 + len(dup_limits))],
+    )
+    for k, reason in zip(rest.tolist(), found, strict=True):
+        out[k] = reason
+    return out
+
+
+def _duplicate_lines(text: str, qp: QualityParams) -> str | None:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    if len(lines) >= 2:
-        dup = len(lines) - len(set(lines))
-        if dup / len(lines) > qp.max_duplicate_line_fraction:
-            return "duplicate_lines"
-    h, lengths = word_arrays(_LOWER_WORD.findall(text.lower()))
-    for n, limit in enumerate(qp.max_top_ngram_fractions, start=2):
-        if top_ngram_fraction(h, lengths, n) > limit:
-            return f"top_{n}_gram"
-    for n, limit in enumerate(qp.max_duplicate_ngram_fractions, start=5):
-        fraction = duplicate_ngram_fraction(h, lengths, n)
-        if fraction > limit:
-            return f"duplicate_{n}_gram"
-        if fraction == 0.0:  # no repeated n-gram means no repeated longer one either
-            break
+    if len(lines) >= 2 and (len(lines) - len(set(lines))) / len(lines) > (
+        qp.max_duplicate_line_fraction
+    ):
+        return "duplicate_lines"
     return None
 
 
-def artifacts(text: str, qp: QualityParams, ctx: Context) -> str | None:
-    if _MARKUP.search(text):
+@Filter
+def artifacts(b: Batch, docs: np.ndarray, qp: QualityParams, ctx: Context) -> Reasons:
+    return [_artifact(b.texts[i]) for i in docs.tolist()]
+
+
+def _artifact(text: str) -> str | None:
+    # plain substring tests first: a pattern cannot match without its literal characters
+    if "<" in text and _MARKUP.search(text):
         return "leaked_markup"
-    if _PLACEHOLDER.search(text):
+    if ("{" in text or "[" in text or "TODO" in text) and _PLACEHOLDER.search(text):
         return "unrendered_placeholder"
-    if _META.search(text):
+    lower = text.lower()
+    if _hinted(lower, _META_HINTS) and _META.search(text):
         return "meta_commentary"
-    if _REFUSAL.search(text):
+    if _hinted(lower, _REFUSAL_HINTS) and _REFUSAL.search(text):
         return "refusal"
     return None
 
 
-def truncated(text: str, qp: QualityParams, ctx: Context) -> str | None:
+def _hinted(lower: str, hints: Hints) -> bool:
+    return any(all(any(s in lower for s in group) for group in alt) for alt in hints)
+
+
+@Filter
+def truncated(b: Batch, docs: np.ndarray, qp: QualityParams, ctx: Context) -> Reasons:
+    return [_truncated(b.texts[i]) for i in docs.tolist()]
+
+
+def _truncated(text: str) -> str | None:
     last = text.strip().splitlines()[-1]
     # sign-offs and names end without punctuation; a long unfinished sentence does not
     if len(last.split()) > 8 and not _END.search(last):
@@ -115,8 +193,10 @@ def truncated(text: str, qp: QualityParams, ctx: Context) -> str | None:
     return None
 
 
-def off_spec(text: str, qp: QualityParams, ctx: Context) -> str | None:
-    return None if ctx.model_name.lower() in text.lower() else "off_spec"
+@Filter
+def off_spec(b: Batch, docs: np.ndarray, qp: QualityParams, ctx: Context) -> Reasons:
+    name = ctx.model_name.lower()
+    return [None if name in b.texts[i].lower() else "off_spec" for i in docs.tolist()]
 
 
 # Order matters: the first filter that fires gives the reason.
@@ -132,9 +212,30 @@ FILTERS: tuple[Filter, ...] = (
 )
 
 
+def _where(n: int, conditions: list[np.ndarray], reasons: list[str]) -> Reasons:
+    """For each of `n` documents, the reason of the first condition that holds."""
+    out: Reasons = [None] * n
+    for cond, reason in zip(reversed(conditions), reversed(reasons), strict=True):
+        for k in np.flatnonzero(cond).tolist():
+            out[k] = reason
+    return out
+
+
+def first_reasons(texts: Sequence[str], qp: QualityParams, ctx: Context) -> Reasons:
+    """Each text's drop reason (the first filter that fires), or None to keep it."""
+    out: Reasons = [None] * len(texts)
+    for lo in range(0, len(texts), BATCH):
+        b = Batch(texts[lo : lo + BATCH])
+        todo = np.arange(len(b))
+        for f in FILTERS:
+            if not len(todo):
+                break
+            found = f.check(b, todo, qp, ctx)
+            for i, reason in zip(todo.tolist(), found, strict=True):
+                out[lo + i] = reason
+            todo = todo[np.array([r is None for r in found], dtype=bool)]
+    return out
+
+
 def first_reason(text: str, qp: QualityParams, ctx: Context) -> str | None:
-    for f in FILTERS:
-        reason = f(text, qp, ctx)
-        if reason:
-            return reason
-    return None
+    return first_reasons([text], qp, ctx)[0]

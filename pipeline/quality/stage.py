@@ -3,6 +3,12 @@
 The budget (`quality.max_tokens`, counted with the experiment's tokenizer) is reached by a
 deterministic subsample: documents ordered by a hash of (seed, id), kept until the budget is full.
 A spec below budget keeps everything and reports the shortfall.
+
+The filters and token counts run as a datatrove step per shard (`pipeline.quality.steps`) on the
+executor of `run.yaml` `executor:` (local, Ray or Slurm), in a work folder keyed by the input,
+params, tokenizer and code (`pipeline.execution.workdir`); this command then applies the budget
+and streams the input into the outputs, manifest last. The outputs are the same bytes whatever
+the executor, the number of tasks or workers.
 """
 
 from __future__ import annotations
@@ -13,16 +19,26 @@ import logging
 from collections import Counter
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from tokenizers import Tokenizer
 
 from pipeline.config import QualityParams, load_params, to_dict
-from pipeline.io import MANIFEST, atomic_dir, write_json
-from pipeline.quality.filters import Context, first_reason
-from pipeline.record import partition, read_documents, write_documents
+from pipeline.execution.parquet import check_documents, read_column, write_partition
+from pipeline.execution.run import run_step
+from pipeline.execution.settings import ExecutorSettings
+from pipeline.execution.workdir import code_files, work_dir
+from pipeline.io import MANIFEST, atomic_dir, sha256_text, write_json, write_text
+from pipeline.quality.filters import Context
+from pipeline.quality.steps import FilterStep, part_file
+from pipeline.runconfig import load_run_config
 from pipeline.spec.parse import load_spec
 from pipeline.tokenizer import load_tokenizer
 
 log = logging.getLogger(__name__)
+
+CODE = ("quality", "execution", "dedup/minhash.py", "record.py", "io.py")
+"""The code whose source keys the work folder (with the input and params)."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -32,6 +48,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", type=Path, required=True, help="folder with documents.parquet")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--stats", type=Path, required=True, help="stats JSON (DVC metrics)")
+    p.add_argument("--run-config", type=Path, default=Path("run.yaml"), help="executor settings")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -45,30 +62,51 @@ def run(args: argparse.Namespace) -> None:
         params.seed,
         Context(model_name=spec.model_name),
         tok,
+        load_run_config(args.run_config).executor,
     )
     write_json(args.stats, stats)
 
 
 def quality(
-    src: Path, out: Path, qp: QualityParams, seed: int, ctx: Context, tok: Tokenizer
+    src: Path,
+    out: Path,
+    qp: QualityParams,
+    seed: int,
+    ctx: Context,
+    tok: Tokenizer,
+    executor: ExecutorSettings | None = None,
+    work_root: Path | None = None,
 ) -> dict:
-    table = read_documents(src)
-    texts = table.column("text").to_pylist()
-    ids = table.column("id").to_pylist()
-    reasons: dict[int, str] = {}
-    for i, text in enumerate(texts):
-        reason = first_reason(text, qp, ctx)
-        if reason:
-            reasons[i] = reason
-    passing = [i for i in range(len(texts)) if i not in reasons]
-    # counted exactly as `pack` counts them: no special tokens (pack adds one EOS per document)
-    batch = [texts[i] for i in passing]
-    counts = [len(e.ids) for e in tok.encode_batch_fast(batch, add_special_tokens=False)]
-    tokens = dict(zip(passing, counts, strict=True))
-    total = sum(counts)
+    executor = executor or ExecutorSettings()
+    rows = check_documents(src)
+    tokenizer = tok.to_str()
+    work = work_dir(
+        "quality",
+        [src],
+        {"quality": to_dict(qp), "model_name": ctx.model_name, "tokenizer": sha256_text(tokenizer)},
+        code_files(*CODE),
+        work_root,
+    )
+    tokenizer_file = work.path / "tokenizer.json"
+    write_text(tokenizer_file, tokenizer)  # a path in the step's attributes, not the JSON
+    tasks = executor.tasks
+    folder = work.step("filter", tasks)
+    documents = str(src.resolve())  # tasks may run elsewhere
+    step = FilterStep(documents, str(folder), qp, ctx.model_name, str(tokenizer_file))
+    run_step("quality filter", [step], tasks, folder, executor)
+    parts = pa.concat_tables([pq.read_table(part_file(folder, r)) for r in range(tasks)])
+    found: list[str | None] = parts.column("reason").to_pylist()
+    counts: list[int] = parts.column("tokens").to_pylist()
+    del parts
+
+    reasons = {i: r for i, r in enumerate(found) if r is not None}
+    passing = [i for i in range(rows) if i not in reasons]
+    tokens = {i: counts[i] for i in passing}
+    total = sum(tokens.values())
     shortfall = 0
     if qp.max_tokens:
         if total > qp.max_tokens:
+            ids = read_column(src, "id").to_pylist()
             order = sorted(
                 passing, key=lambda i: hashlib.sha256(f"{seed}|{ids[i]}".encode()).digest()
             )
@@ -81,20 +119,25 @@ def quality(
         else:
             shortfall = qp.max_tokens - total
             log.warning("quality: %d tokens, %d below the budget; keeping all", total, shortfall)
-    kept, rejects = partition(table, reasons)
     stats = {
-        "documents_in": len(texts),
-        "documents_out": kept.num_rows,
+        "documents_in": rows,
+        "documents_out": rows - len(reasons),
         "dropped": dict(sorted(Counter(reasons.values()).items())),
         "tokens_out": sum(n for i, n in tokens.items() if i not in reasons),
         "token_budget": qp.max_tokens,
         "token_shortfall": shortfall,
     }
-    if not texts:
+    if not rows:
         log.warning("quality: %s holds no documents; writing empty outputs", src)
     with atomic_dir(out) as tmp:
-        write_documents(kept, tmp / "documents.parquet")
-        write_documents(rejects, tmp / "rejects.parquet")
+        write_partition(
+            src,
+            [reasons.get(i) for i in range(rows)],
+            tmp / "documents.parquet",
+            tmp / "rejects.parquet",
+            rows,
+        )
         write_json(tmp / MANIFEST, {"params": to_dict(qp), "seed": seed, **stats})
-    log.info("quality: %d -> %d documents (%s)", len(texts), kept.num_rows, stats["dropped"])
+    work.remove()
+    log.info("quality: %d -> %d documents (%s)", rows, stats["documents_out"], stats["dropped"])
     return stats

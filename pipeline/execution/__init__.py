@@ -1,0 +1,1 @@
+"""Corpus steps on datatrove executors: run settings, work folders, local, Ray and Slurm runs."""

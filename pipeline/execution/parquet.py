@@ -1,0 +1,163 @@
+"""Documents files in shards and streams: what a task reads, and how a stage writes its outputs.
+
+- `check_documents(path)`: the file is readable and carries the record columns (a `RecordError`
+  otherwise, as `pipeline.record.read_documents` gives), without loading it;
+- `rows_of(rows, rank, world_size)`: the contiguous row range of one task;
+- `read_rows(path, start, stop, columns)`: those rows, one row group at a time, cast to the
+  record schema;
+- `take_column(path, rows, column)`: one column's values at scattered rows;
+- `write_partition(src, reasons, kept, rejects)`: a stage's final outputs, streamed;
+- `DocumentWriter`: appends tables and writes exactly the bytes that `write_documents` writes
+  for the whole table in one chunk (same options, same 4096-row groups), holding one row group
+  at most; so a file's bytes depend on its rows only, never on how they were read or split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.record import REJECT_SCHEMA, SCHEMA, RecordError
+
+ROW_GROUP = 4096
+"""Rows per Parquet row group, as `pipeline.record.write_documents` writes them."""
+
+
+def check_documents(path: Path, schema: pa.Schema = SCHEMA) -> int:
+    """Number of rows; a RecordError naming the file and the fix if it is not a documents file."""
+    try:
+        meta = pq.ParquetFile(path)
+    except (OSError, pa.ArrowInvalid) as err:
+        raise RecordError(
+            f"{path}: not a readable Parquet file ({err}); delete it and rerun the stage "
+            "that writes it (`dvc repro`)"
+        ) from None
+    names = meta.schema_arrow.names
+    missing = [n for n in schema.names if n not in names]
+    if missing:
+        raise RecordError(
+            f"{path}: missing columns {missing}; it was not written by this version of the "
+            "pipeline, rerun the stage that writes it"
+        )
+    have = pa.schema([meta.schema_arrow.field(n) for n in schema.names])
+    if not have.equals(schema, check_metadata=False):
+        for batch in meta.iter_batches(columns=schema.names):  # castable, value by value?
+            _cast(pa.Table.from_batches([batch]), schema, path)
+    return meta.metadata.num_rows
+
+
+def _cast(table: pa.Table, schema: pa.Schema, path: Path) -> pa.Table:
+    try:
+        return table.select(schema.names).cast(schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
+        raise RecordError(
+            f"{path}: columns do not fit the record schema ({err}); rerun the stage that writes it"
+        ) from None
+
+
+def rows_of(rows: int, rank: int, world_size: int) -> tuple[int, int]:
+    """Task `rank`'s rows [start, stop): contiguous, balanced, in file order."""
+    return rows * rank // world_size, rows * (rank + 1) // world_size
+
+
+def read_rows(
+    path: Path, start: int, stop: int, columns: Sequence[str], schema: pa.Schema = SCHEMA
+) -> Iterator[pa.Table]:
+    """Rows [start, stop) of a documents file, one row group at a time (sliced at the ends)."""
+    f = pq.ParquetFile(path)
+    fields = pa.schema([schema.field(c) for c in columns])
+    lo = 0
+    for g in range(f.metadata.num_row_groups):
+        hi = lo + f.metadata.row_group(g).num_rows
+        if hi > start and lo < stop:
+            table = f.read_row_group(g, columns=list(columns))
+            table = table.slice(max(0, start - lo), min(hi, stop) - max(lo, start))
+            yield _cast(table, fields, path)
+        lo = hi
+        if lo >= stop:
+            break
+
+
+def read_column(path: Path, column: str, schema: pa.Schema = SCHEMA) -> pa.ChunkedArray:
+    """One column of the whole file (ids: small next to the texts)."""
+    return pq.read_table(path, columns=[column]).column(column).cast(schema.field(column).type)
+
+
+class DocumentWriter:
+    """Stream tables into a Parquet file: the bytes of `write_documents` on all rows, one chunk."""
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self.path, self.schema = path, schema
+        self.pending: list[pa.Table] = []
+        self.rows = 0
+        self.writer: pq.ParquetWriter | None = None
+
+    def write(self, table: pa.Table) -> None:
+        self.pending.append(table)
+        self.rows += table.num_rows
+        while self.rows >= ROW_GROUP:
+            self._flush(ROW_GROUP)
+
+    def close(self) -> None:
+        if self.rows or self.writer is None:
+            self._flush(self.rows)
+        if self.writer is not None:
+            self.writer.close()
+
+    def _flush(self, rows: int) -> None:
+        table = pa.concat_tables(self.pending) if self.pending else self.schema.empty_table()
+        head, rest = table.slice(0, rows), table.slice(rows)
+        self.pending, self.rows = [rest], rest.num_rows
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(
+                self.path,
+                self.schema,
+                compression="zstd",
+                write_statistics=False,
+                store_schema=True,
+            )
+        self.writer.write_table(head.combine_chunks(), row_group_size=ROW_GROUP)
+
+    def __enter__(self) -> DocumentWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def take_column(path: Path, rows: np.ndarray, column: str) -> dict[int, str]:
+    """The values of one column at the given rows, reading only the row groups that hold them."""
+    f = pq.ParquetFile(path)
+    rows = np.unique(rows)
+    out: dict[int, str] = {}
+    lo = 0
+    for g in range(f.metadata.num_row_groups):
+        hi = lo + f.metadata.row_group(g).num_rows
+        inside = rows[(rows >= lo) & (rows < hi)]
+        if len(inside):
+            col = f.read_row_group(g, columns=[column]).column(column)
+            values = col.take(pa.array(inside - lo)).to_pylist()
+            out.update(zip(inside.tolist(), values, strict=True))
+        lo = hi
+    return out
+
+
+def write_partition(
+    src: Path, reasons: Sequence[str | None], kept: Path, rejects: Path, rows: int
+) -> None:
+    """Stream `src` into kept rows (reason None) and rejected rows with their reason column."""
+    with DocumentWriter(kept, SCHEMA) as keep, DocumentWriter(rejects, REJECT_SCHEMA) as drop:
+        lo = 0
+        for table in read_rows(src, 0, rows, SCHEMA.names):
+            mine = reasons[lo : lo + table.num_rows]
+            lo += table.num_rows
+            keep.write(table.filter(pa.array([r is None for r in mine], pa.bool_())))
+            dropped = [k for k, r in enumerate(mine) if r is not None]
+            rejected = table.take(pa.array(dropped, pa.int64())).append_column(
+                "reason", pa.array([mine[k] for k in dropped], pa.string())
+            )
+            drop.write(rejected.cast(REJECT_SCHEMA))
