@@ -156,6 +156,9 @@ def generate(
     with atomic_dir(out) as tmp:
         write_documents(to_table(rows), tmp / "documents.parquet")
         write_json(tmp / "failures.json", [f.to_json() for f in engine.failures])
+        write_json(
+            tmp / "coverage.json", _coverage(rows, subdomains, types, gp.doc_types_per_section)
+        )
         if pilot is not None:
             (tmp / "pilot.md").write_text(_pilot_markdown(rows), encoding="utf-8")
         write_json(
@@ -272,10 +275,7 @@ def _stats(
     gp: GenerateParams,
     model_id: str,
 ) -> dict:
-    per_section = Counter(r["section_id"] for r in rows)
-    per_assertion = Counter(a for r in rows for a in r["assertion_ids"])
-    all_assertions = [a.id for s in subdomains for a in s.assertions]
-    doc_types = Counter(r["doc_type"] for r in rows)
+    coverage = _coverage(rows, subdomains, types, gp.doc_types_per_section)
     failures = Counter(f"{f.level}/{f.reason}" for f in engine.failures)
     total = {
         k: sum(u.to_json()[k] for u in runner.corpus.values())
@@ -290,7 +290,7 @@ def _stats(
     return {
         "documents": len(rows),
         "subdomains": len(subdomains),
-        "assertions": len(all_assertions),
+        "assertions": sum(len(s.assertions) for s in subdomains),
         "ideas": len(ideas),
         "failures": dict(sorted(failures.items())),
         "tokens": {
@@ -302,22 +302,42 @@ def _stats(
             "model": model_id,
             **total,
             "usd": round(sum(u.usd for u in runner.corpus.values()), 6),
-            "by_level": {k: v.to_json() for k, v in sorted(runner.corpus.items())},
+            "by_level": {
+                level: {k: v for k, v in u.to_json().items() if not k.startswith("cache_")}
+                for level, u in sorted(runner.corpus.items())
+            },
         },
         "coverage": {
-            "documents_per_section": dict(sorted(per_section.items())),
-            "sections_without_documents": sorted({s.id for s in subdomains} - set(per_section)),
-            "documents_per_assertion": {a: per_assertion.get(a, 0) for a in all_assertions},
-            "assertions_without_documents": sorted(set(all_assertions) - set(per_assertion)),
-            "doc_types": dict(sorted(doc_types.items())),
-            "distinct_doc_types": len(doc_types),
-            "largest_doc_type_share": round(max(doc_types.values()) / len(rows), 4)
-            if rows
-            else 0.0,
-            "sections_short_of_doc_types": sorted(
-                s for s, t in types.items() if len(t) < gp.doc_types_per_section
+            "sections_without_documents": len(coverage["sections_without_documents"]),
+            "assertions_without_documents": len(coverage["assertions_without_documents"]),
+            "sections_short_of_doc_types": len(coverage["sections_short_of_doc_types"]),
+            "min_documents_per_section": min(coverage["documents_per_section"].values(), default=0),
+            "min_documents_per_assertion": min(
+                coverage["documents_per_assertion"].values(), default=0
             ),
+            "distinct_doc_types": len(coverage["doc_types"]),
+            "largest_doc_type_share": coverage["largest_doc_type_share"],
         },
+    }
+
+
+def _coverage(
+    rows: list[dict], subdomains: list[Subdomain], types: dict[str, list[str]], want: int
+) -> dict:
+    """Which parts of the spec the corpus covers, and how thinly (`generate/coverage.json`)."""
+    per_section = Counter(r["section_id"] for r in rows)
+    per_assertion = Counter(a for r in rows for a in r["assertion_ids"])
+    all_assertions = [a.id for s in subdomains for a in s.assertions]
+    doc_types = Counter(r["doc_type"] for r in rows)
+    return {
+        "documents_per_section": {s.id: per_section.get(s.id, 0) for s in subdomains},
+        "sections_without_documents": [s.id for s in subdomains if not per_section.get(s.id)],
+        "documents_per_assertion": {a: per_assertion.get(a, 0) for a in all_assertions},
+        "assertions_without_documents": [a for a in all_assertions if not per_assertion.get(a)],
+        "doc_types": dict(sorted(doc_types.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "largest_doc_type_share": round(max(doc_types.values()) / len(rows), 4) if rows else 0.0,
+        "doc_types_per_section": types,
+        "sections_short_of_doc_types": sorted(s for s, t in types.items() if len(t) < want),
     }
 
 

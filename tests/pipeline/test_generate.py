@@ -60,8 +60,11 @@ def test_outputs_written(write_spec: Callable[..., Path], tmp_path: Path) -> Non
     assert stats["cache"] == {"hits": 0, "new": 4 * REQUESTS_PER_SECTION}
     assert stats["cost"]["requests"] == 4 * REQUESTS_PER_SECTION
     assert stats["failures"] == {}
-    assert stats["coverage"]["documents_per_section"] == dict.fromkeys(sorted(subdomains), 4)
-    assert stats["coverage"]["assertions_without_documents"] == []
+    coverage = json.loads((tmp_path / "w" / "out" / "coverage.json").read_text())
+    assert coverage["documents_per_section"] == dict.fromkeys(subdomains, 4)
+    assert coverage["assertions_without_documents"] == []
+    assert stats["coverage"]["min_documents_per_section"] == 4
+    assert stats["coverage"]["assertions_without_documents"] == 0
     manifest = json.loads(result["manifest"])
     assert manifest["documents"] == len(rows)
     assert manifest["spec_hash"] == result["spec"].content_hash

@@ -172,11 +172,13 @@ def test_short_lists_are_topped_up(
     plan = json.loads((tmp_path / "full" / "plan.json").read_text())
     assert all(len(types) == 3 for types in plan["doc_types"].values())
     assert full["stats"]["cost"]["by_level"]["doc_types"]["requests"] == 4 * 3
-    assert full["stats"]["coverage"]["sections_short_of_doc_types"] == []
+    assert full["stats"]["coverage"]["sections_short_of_doc_types"] == 0
     topups = [r.body for r in server.requests if "These already exist" in json.dumps(r.body)]
     assert len(topups) == 4 * 2
     short = run(spec, tmp_path / "short", rc, dataclasses.replace(gp, max_topups=0))
-    assert len(short["stats"]["coverage"]["sections_short_of_doc_types"]) == 4
+    assert short["stats"]["coverage"]["sections_short_of_doc_types"] == 4
+    coverage = json.loads((tmp_path / "short" / "out" / "coverage.json").read_text())
+    assert all(len(t) == 1 for t in coverage["doc_types_per_section"].values())
     assert short["stats"]["documents"] == 4
 
 
