@@ -66,16 +66,29 @@ def read_documents(path: Path, schema: pa.Schema = SCHEMA) -> pa.Table:
     try:
         table = pq.read_table(path)
     except (OSError, pa.ArrowInvalid) as err:
-        raise RecordError(
-            f"{path}: not a readable Parquet file ({err}); delete it and rerun the stage "
-            "that writes it (`dvc repro`)"
-        ) from None
-    missing = [n for n in schema.names if n not in table.column_names]
+        raise unreadable(path, err) from None
+    check_columns(path, table.column_names, schema)
+    return cast_to(table, schema, path)
+
+
+def unreadable(path: Path, err: Exception) -> RecordError:
+    return RecordError(
+        f"{path}: not a readable Parquet file ({err}); delete it and rerun the stage "
+        "that writes it (`dvc repro`)"
+    )
+
+
+def check_columns(path: Path, names: list[str], schema: pa.Schema = SCHEMA) -> None:
+    missing = [n for n in schema.names if n not in names]
     if missing:
         raise RecordError(
             f"{path}: missing columns {missing}; it was not written by this version of the "
             "pipeline, rerun the stage that writes it"
         )
+
+
+def cast_to(table: pa.Table, schema: pa.Schema, path: Path) -> pa.Table:
+    """The table's record columns in schema order and types; a RecordError if they do not fit."""
     try:
         return table.select(schema.names).cast(schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:

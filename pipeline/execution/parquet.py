@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.record import REJECT_SCHEMA, SCHEMA, RecordError
+from pipeline.record import REJECT_SCHEMA, SCHEMA, cast_to, check_columns, unreadable
 
 ROW_GROUP = 4096
 """Rows per Parquet row group, as `pipeline.record.write_documents` writes them."""
@@ -32,31 +32,13 @@ def check_documents(path: Path, schema: pa.Schema = SCHEMA) -> int:
     try:
         meta = pq.ParquetFile(path)
     except (OSError, pa.ArrowInvalid) as err:
-        raise RecordError(
-            f"{path}: not a readable Parquet file ({err}); delete it and rerun the stage "
-            "that writes it (`dvc repro`)"
-        ) from None
-    names = meta.schema_arrow.names
-    missing = [n for n in schema.names if n not in names]
-    if missing:
-        raise RecordError(
-            f"{path}: missing columns {missing}; it was not written by this version of the "
-            "pipeline, rerun the stage that writes it"
-        )
+        raise unreadable(path, err) from None
+    check_columns(path, meta.schema_arrow.names, schema)
     have = pa.schema([meta.schema_arrow.field(n) for n in schema.names])
     if not have.equals(schema, check_metadata=False):
         for batch in meta.iter_batches(columns=schema.names):  # castable, value by value?
-            _cast(pa.Table.from_batches([batch]), schema, path)
+            cast_to(pa.Table.from_batches([batch]), schema, path)
     return meta.metadata.num_rows
-
-
-def _cast(table: pa.Table, schema: pa.Schema, path: Path) -> pa.Table:
-    try:
-        return table.select(schema.names).cast(schema)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
-        raise RecordError(
-            f"{path}: columns do not fit the record schema ({err}); rerun the stage that writes it"
-        ) from None
 
 
 def rows_of(rows: int, rank: int, world_size: int) -> tuple[int, int]:
@@ -76,7 +58,7 @@ def read_rows(
         if hi > start and lo < stop:
             table = f.read_row_group(g, columns=list(columns))
             table = table.slice(max(0, start - lo), min(hi, stop) - max(lo, start))
-            yield _cast(table, fields, path)
+            yield cast_to(table, fields, path)
         lo = hi
         if lo >= stop:
             break
