@@ -37,10 +37,10 @@ from pipeline.config import ConfigError
 from pipeline.generate.backends.base import BackendError
 from pipeline.generate.backends.batch_journal import BatchJournal, Entry
 from pipeline.generate.backends.concurrent import (
-    RETRYABLE_STATUS,
     EventLoop,
     backoff_s,
-    retry_after_s,
+    classify,
+    status_message,
 )
 from pipeline.generate.budget import cost_usd
 from pipeline.generate.request import Failure, Request, Response
@@ -144,32 +144,21 @@ class AnthropicBackend:
         sdk = self._sdk
         if self._async is None:
             self._async = sdk.AsyncAnthropic(**self._common)
-        last = Failure("error")
-        last_after: float | None = None
+        outcome = None
         for retry in range(self.settings.max_retries + 1):
-            if retry:
-                await asyncio.sleep(backoff_s(self.settings, retry - 1, last_after))
-            last_after = None
+            if outcome is not None:
+                await asyncio.sleep(backoff_s(self.settings, retry - 1, outcome.after))
             try:
                 message = await self._async.messages.create(**self._params(r))
-            except sdk.APIStatusError as err:
-                fatal = _fatal(err)
-                if fatal:
-                    raise BackendError(fatal) from None
-                if err.status_code not in RETRYABLE_STATUS:
-                    return Failure("invalid_request", f"{err.status_code}: {_message_of(err)}")
-                last = Failure(f"http_{err.status_code}", _message_of(err))
-                last_after = retry_after_s(err.response.headers)
-            except sdk.APITimeoutError:
-                last = Failure("timeout", f"no answer within {self.settings.timeout_s}s")
-            except sdk.APIConnectionError as err:
-                last = Failure("connection", f"{type(err).__name__}: {err.__cause__!r}")
-            except (sdk.APIResponseValidationError, ValueError, KeyError, TypeError) as err:
-                last = Failure("malformed_response", f"{type(err).__name__}: {err}")
+            except Exception as err:  # `classify` re-raises what is not an API error
+                outcome = classify(sdk, err, _fatal, status_message)
+                if not outcome.retry:
+                    return outcome.failure
+                log.debug("anthropic retry %d for %s: %s", retry + 1, r.key[:12], outcome.failure)
             else:
                 return self._response(message, batch=False)
-            log.debug("anthropic retry %d for %s: %s", retry + 1, r.key[:12], last.reason)
-        return last
+        assert outcome is not None
+        return outcome.failure
 
     def _response(self, message: Any, batch: bool) -> Response:
         text = "".join(
@@ -307,47 +296,27 @@ class AnthropicBackend:
 
     def _call(self, fn: Any) -> Any:
         """A batch-API call with our retry policy; a Failure when retries run out."""
-        sdk = self._sdk
-        last = Failure("error")
+        outcome = None
         for retry in range(self.settings.max_retries + 1):
-            after = None
+            if outcome is not None:
+                time.sleep(backoff_s(self.settings, retry - 1, outcome.after))
             try:
                 return fn()
-            except sdk.APIStatusError as err:
-                fatal = _fatal(err)
-                if fatal:
-                    raise BackendError(fatal) from None
-                if err.status_code not in RETRYABLE_STATUS:
-                    return Failure("invalid_request", f"{err.status_code}: {_message_of(err)}")
-                last = Failure(f"http_{err.status_code}", _message_of(err))
-                after = retry_after_s(err.response.headers)
-            except sdk.APITimeoutError:
-                last = Failure("timeout", "batch API call timed out")
-            except sdk.APIConnectionError as err:
-                last = Failure("connection", type(err).__name__)
-            except (sdk.APIResponseValidationError, ValueError, KeyError, TypeError) as err:
-                last = Failure("malformed_response", type(err).__name__)
-            if retry < self.settings.max_retries:
-                time.sleep(backoff_s(self.settings, retry, after))
-        return last
+            except Exception as err:  # `classify` re-raises what is not an API error
+                outcome = classify(self._sdk, err, _fatal, status_message)
+                if not outcome.retry:
+                    return outcome.failure
+        assert outcome is not None
+        return outcome.failure
 
 
 def _fatal(err: Any) -> str:
     status = err.status_code
     if status in (401, 403):
         return (
-            f"anthropic: {status} {_message_of(err)}: check ANTHROPIC_API_KEY and its workspace "
+            f"anthropic: {status} {status_message(err)}: check ANTHROPIC_API_KEY and its workspace "
             "permissions"
         )
     if status == 404:
-        return f"anthropic: 404 {_message_of(err)}: check `generate.model` (a dated model id)"
+        return f"anthropic: 404 {status_message(err)}: check `generate.model` (a dated model id)"
     return ""
-
-
-def _message_of(err: Any) -> str:
-    body = getattr(err, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict):
-            return f"{inner.get('type', '')}: {inner.get('message', '')}".strip(": ")
-    return type(err).__name__

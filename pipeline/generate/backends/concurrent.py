@@ -132,3 +132,49 @@ def retry_after_s(headers: object) -> float | None:
 
 
 RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+
+
+class Outcome:
+    """What one failed attempt means: a `Failure`, whether to retry, and the server's wait."""
+
+    __slots__ = ("after", "failure", "retry")
+
+    def __init__(self, failure: Failure, retry: bool, after: float | None = None):
+        self.failure = failure
+        self.retry = retry
+        self.after = after
+
+
+def classify(
+    sdk: Any, err: Exception, fatal: Callable[[Any], str], message: Callable[[Any], str]
+) -> Outcome:
+    """Map an exception of the anthropic or openai SDK (they share their error classes' names)
+    to our policy; `fatal(err)` names errors that must stop the stage (raised as BackendError).
+    Anything unexpected is re-raised."""
+    if isinstance(err, sdk.APIStatusError):
+        stop = fatal(err)
+        if stop:
+            raise BackendError(stop) from None
+        status = err.status_code
+        if status not in RETRYABLE_STATUS:
+            return Outcome(Failure("invalid_request", f"{status}: {message(err)}"), retry=False)
+        return Outcome(
+            Failure(f"http_{status}", message(err)), True, retry_after_s(err.response.headers)
+        )
+    if isinstance(err, sdk.APITimeoutError):
+        return Outcome(Failure("timeout", "no answer within the read timeout"), retry=True)
+    if isinstance(err, sdk.APIConnectionError):
+        return Outcome(Failure("connection", f"{type(err).__name__}: {err.__cause__!r}"), True)
+    if isinstance(err, sdk.APIResponseValidationError | ValueError | LookupError | TypeError):
+        return Outcome(Failure("malformed_response", f"{type(err).__name__}: {err}"), True)
+    raise err
+
+
+def status_message(err: Any) -> str:
+    """`type: message` from a provider's JSON error body, else the exception's name."""
+    body = getattr(err, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict):
+            return f"{inner.get('type', '')}: {inner.get('message', '')}".strip(": ")
+    return type(err).__name__

@@ -21,10 +21,10 @@ from typing import Any
 
 from pipeline.generate.backends.base import BackendError
 from pipeline.generate.backends.concurrent import (
-    RETRYABLE_STATUS,
     EventLoop,
     backoff_s,
-    retry_after_s,
+    classify,
+    status_message,
 )
 from pipeline.generate.budget import cost_usd
 from pipeline.generate.request import Failure, Request, Response
@@ -86,12 +86,10 @@ class OpenAIBackend:
         messages = [{"role": "user", "content": r.prompt}]
         if r.system:
             messages.insert(0, {"role": "system", "content": r.system})
-        last = Failure("error")
-        after: float | None = None
+        outcome = None
         for retry in range(self.settings.max_retries + 1):
-            if retry:
-                await asyncio.sleep(backoff_s(self.settings, retry - 1, after))
-            after = None
+            if outcome is not None:
+                await asyncio.sleep(backoff_s(self.settings, retry - 1, outcome.after))
             try:
                 completion = await self._client.chat.completions.create(
                     model=r.model,
@@ -101,35 +99,14 @@ class OpenAIBackend:
                     seed=int(r.key[:8], 16),
                 )
                 choice = completion.choices[0]
-            except sdk.APIStatusError as err:
-                if err.status_code in (401, 403):
-                    raise BackendError(
-                        f"openai-compatible server: {err.status_code}: check OPENAI_API_KEY"
-                    ) from None
-                if err.status_code == 404:
-                    raise BackendError(
-                        f"openai-compatible server: 404 for model {r.model!r}: check "
-                        "`generate.model` against the server's /v1/models"
-                    ) from None
-                if err.status_code not in RETRYABLE_STATUS:
-                    return Failure("invalid_request", f"{err.status_code}")
-                last = Failure(f"http_{err.status_code}")
-                after = retry_after_s(err.response.headers)
-            except sdk.APITimeoutError:
-                last = Failure("timeout", f"no answer within {self.settings.timeout_s}s")
-            except sdk.APIConnectionError as err:
-                last = Failure("connection", type(err).__name__)
-            except (
-                sdk.APIResponseValidationError,
-                ValueError,
-                KeyError,
-                TypeError,
-                IndexError,
-            ) as err:
-                last = Failure("malformed_response", type(err).__name__)
+            except Exception as err:  # `classify` re-raises what is not an API error
+                outcome = classify(sdk, err, _fatal, status_message)
+                if not outcome.retry:
+                    return outcome.failure
             else:
                 return self._response(completion, choice)
-        return last
+        assert outcome is not None
+        return outcome.failure
 
     def _response(self, completion: Any, choice: Any) -> Response:
         usage = completion.usage
@@ -145,3 +122,14 @@ class OpenAIBackend:
             stop_reason="max_tokens" if choice.finish_reason == "length" else "end_turn",
             cost_usd=cost_usd(self.price, prompt - cached, out, cached, 0),
         )
+
+
+def _fatal(err: Any) -> str:
+    if err.status_code in (401, 403):
+        return f"openai-compatible server: {err.status_code}: check OPENAI_API_KEY"
+    if err.status_code == 404:
+        return (
+            "openai-compatible server: 404 for the model: check `generate.model` against the "
+            "server's /v1/models"
+        )
+    return ""
