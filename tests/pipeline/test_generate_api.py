@@ -353,3 +353,17 @@ def test_large_levels_go_out_as_several_batches(
     assert [len(b.custom_ids) for b in server.batches_created] == [5, 5, 5, 1]
     assert set(server.batch_custom_id_counts().values()) == {1}
     assert many["parquet"] == one["parquet"]
+
+
+def test_an_answer_without_content_blocks_is_paid_for_and_retried(
+    server: LocalAPIServer, write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    spec = write_spec()
+    rc = run_config(server)
+    clean = run(spec, tmp_path / "clean", rc)
+    server.faults.when(lambda body: "Write one" in json.dumps(body), Fault("missing_content"))
+    retried = run(spec, tmp_path / "retried", rc)
+    assert server.outcome_counts()["missing_content"] == 1
+    assert retried["stats"]["failures"] == {}
+    assert retried["stats"]["cost"]["by_level"]["document"]["requests"] == 17  # one retry
+    assert [r["text"] for r in retried["rows"]] == [r["text"] for r in clean["rows"]]
