@@ -82,9 +82,11 @@ def finish(proc: subprocess.Popen) -> tuple[int, str]:
 
 def test_sigkill_at_five_points_then_rerun(write_spec: Callable[..., Path], tmp_path: Path) -> None:
     rng = random.Random(20261127)
+    # Batches stay in progress 12 s: long enough that the re-run after the `created` kill (a new
+    # interpreter, a few seconds of imports) still finds it running, for the `polled` kill.
     logs: list[str] = []
     with LocalAPIServer(
-        api_key=KEY, responder=LocalModel(), batch_processing_s=4.0, model_id=MODEL
+        api_key=KEY, responder=LocalModel(), batch_processing_s=12.0, model_id=MODEL
     ) as server:
         root = project(tmp_path / "proj", write_spec(), server.url)
         code, log = finish(launch(root, root / "cache_ref", root / "ref"))
