@@ -8,6 +8,7 @@ key appears in no file and no output.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -124,3 +125,30 @@ def test_sigkill_at_five_points_then_rerun(write_spec: Callable[..., Path], tmp_
     for path in root.rglob("*"):
         if path.is_file():
             assert KEY.encode() not in path.read_bytes(), path
+
+
+def test_a_batch_whose_id_never_reached_the_journal_is_found_by_listing(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Killed between `create` returning and the journal recording the batch id: the re-run
+    lists recent batches, matches custom_ids and collects that batch instead of paying again."""
+    with LocalAPIServer(
+        api_key=KEY, responder=LocalModel(), batch_processing_s=1.0, model_id=MODEL
+    ) as server:
+        root = project(tmp_path / "proj", write_spec(), server.url)
+        proc = launch(root, root / "cache", root / "run")
+        server.kill_on_batch_event("created", os.getpgid(proc.pid))
+        code, log = finish(proc)
+        assert code == -signal.SIGKILL, log
+        (entry,) = (root / "work" / "batches").rglob("*.json")
+        record = json.loads(entry.read_text())
+        assert len(record["keys"]) == 16
+        record["batch_id"] = ""  # as if the kill came before the id was written
+        entry.write_text(json.dumps(record))
+
+        code, log = finish(launch(root, root / "cache", root / "run"))
+        assert code == 0, log
+        assert "recovered 16 answers" in log
+        assert len(server.batches_created) == 1
+        assert set(server.batch_custom_id_counts().values()) == {1}
+        assert not list((root / "work" / "batches").rglob("*.json"))  # journal cleared
