@@ -45,7 +45,16 @@ def free_port() -> int:
 
 
 def start_server(port: int, latency: float) -> subprocess.Popen:
-    args = ["--port", str(port), "--latency", str(latency), "--api-key", KEY]
+    args = [
+        "--port",
+        str(port),
+        "--latency",
+        str(latency),
+        "--api-key",
+        KEY,
+        "--responder",
+        "plain",
+    ]
     proc = subprocess.Popen(
         [sys.executable, "-m", "pipeline.generate.localserver", *args],
         stdout=subprocess.DEVNULL,

@@ -1,6 +1,11 @@
 """Serve the local API in the foreground until SIGTERM or Ctrl-C:
 
 python -m pipeline.generate.localserver --port 8123 --latency 0.2 --api-key test
+
+By default it answers with `pipeline.generate.localmodel.LocalModel`, which follows this
+project's prompt formats (doc types, ideas, documents), so `msm generate` with the anthropic or
+openai backend pointed at it runs end to end at no cost; `--responder plain` answers every
+request with a generic content section (what the throughput benchmark uses).
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ import logging
 import signal
 import threading
 
+from pipeline.generate.localmodel import LocalModel
+from pipeline.generate.localserver.formats import default_responder
 from pipeline.generate.localserver.server import LocalAPIServer
 
 log = logging.getLogger(__name__)
@@ -25,10 +32,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api-key", default="test", help="the key clients must send")
     parser.add_argument("--batch-processing", type=float, default=5.0, help="seconds per batch")
     parser.add_argument("--cache-min-tokens", type=int, default=1024)
+    parser.add_argument(
+        "--responder",
+        choices=("model", "plain"),
+        default="model",
+        help="model: answers in this project's prompt formats; plain: a generic content section",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    responder = LocalModel() if args.responder == "model" else default_responder
     server = LocalAPIServer(
         api_key=args.api_key,
+        responder=responder,
         latency_s=args.latency,
         batch_processing_s=args.batch_processing,
         cache_min_tokens=args.cache_min_tokens,
