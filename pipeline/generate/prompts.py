@@ -47,6 +47,11 @@ def local_ids(sub: Subdomain) -> dict[str, str]:
     return {f"a{i}": a.id for i, a in enumerate(sub.assertions, 1)}
 
 
+def local_texts(sub: Subdomain) -> dict[str, str]:
+    """Section-local statement id (`a1`) -> the statement's text."""
+    return {f"a{i}": a.text for i, a in enumerate(sub.assertions, 1)}
+
+
 class PromptBook:
     def __init__(self, spec: Spec, gp: GenerateParams, model_id: str, seed: int):
         self.spec = spec
@@ -61,7 +66,7 @@ class PromptBook:
             excerpt = sub.excerpt
             if self.gp.context == "spec":
                 excerpt = "\n\n".join(f"{s.title}\n{s.text}" for s in self.spec.sections)
-            statements = "\n".join(f"- [a{i}] {a.text}" for i, a in enumerate(sub.assertions, 1))
+            statements = "\n".join(f"- [{a}] {text}" for a, text in local_texts(sub).items())
             self._system[sub.id] = Template(prompt_text("system.txt")).substitute(
                 model_name=self.spec.model_name,
                 provider_name=self.spec.provider_name,
@@ -110,7 +115,7 @@ class PromptBook:
         )
         ctx: dict[str, Any] = {}
         if self.offline:
-            by_local = {f"a{i}": a.text for i, a in enumerate(sub.assertions, 1)}
+            by_local = local_texts(sub)
             ctx = {
                 "doc_type": doc_type,
                 "template_hash": template_hash(doc_type.replace(" ", "_")),
@@ -155,7 +160,7 @@ class PromptBook:
         return prompts_hash()
 
     def _statements(self, sub: Subdomain, idea: dict[str, Any]) -> str:
-        by_local = {f"a{i}": a.text for i, a in enumerate(sub.assertions, 1)}
+        by_local = local_texts(sub)
         return "\n".join(f"- [{a}] {by_local[a]}" for a in idea["assertions"])
 
     def _user(self, level: str, **slots: Any) -> str:

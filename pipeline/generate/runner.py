@@ -76,8 +76,7 @@ class Runner:
             cached = self.cache.get(r.key)
             if cached is not None:
                 out[r.key] = cached
-                if r.key not in self._counted:
-                    self._use(r.key, cached, level)
+                if self._use(r.key, cached, level):
                     self.cap.count(cached)
                 self.hits += 1
             else:
@@ -102,14 +101,15 @@ class Runner:
         start = time.monotonic()
 
         def feed() -> Iterator[Request]:
-            for r in requests:
+            for taken, r in enumerate(requests):
                 if not self.cap.reserve(r, batch):
                     self.stopped = True
                     log.warning(
-                        "spending cap reached ($%.2f spent of $%.2f): %s requests not sent",
+                        "spending cap reached ($%.2f spent of $%.2f): %s %s requests not sent",
                         self.cap.spent,
                         self.cap.cap_usd,
-                        f"{len(requests) - len(out):,}",
+                        f"{len(requests) - taken:,}",
+                        level,
                     )
                     return
                 yield r
@@ -142,7 +142,10 @@ class Runner:
             self.cap.spent,
         )
 
-    def _use(self, key: str, response: Response, level: str) -> None:
-        if key not in self._counted:
-            self._counted.add(key)
-            self.corpus.setdefault(level, Usage()).add(response)
+    def _use(self, key: str, response: Response, level: str) -> bool:
+        """Count an answer in the corpus's usage once; False if it was counted already."""
+        if key in self._counted:
+            return False
+        self._counted.add(key)
+        self.corpus.setdefault(level, Usage()).add(response)
+        return True

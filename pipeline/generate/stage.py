@@ -149,16 +149,16 @@ def generate(
     )
     if runner.failures:
         _stop(spec, gp, runner, cap)
-    rows = [_row(spec, gp, book, model_id, seed, d, subdomains) for d in docs]
-    stats = _stats(rows, subdomains, types, ideas, engine, runner, gp, model_id)
+    by_id = {s.id: s for s in subdomains}
+    rows = [_row(spec, gp, book, model_id, seed, d, by_id[d.idea.subdomain_id]) for d in docs]
+    coverage = _coverage(rows, subdomains, types, gp.doc_types_per_section)
+    stats = _stats(rows, subdomains, coverage, ideas, engine, runner, gp, model_id)
     if plan_path is not None:
         write_json(plan_path, _plan(spec, gp, model_id, seed, subdomains, types, ideas))
     with atomic_dir(out) as tmp:
         write_documents(to_table(rows), tmp / "documents.parquet")
         write_json(tmp / "failures.json", [f.to_json() for f in engine.failures])
-        write_json(
-            tmp / "coverage.json", _coverage(rows, subdomains, types, gp.doc_types_per_section)
-        )
+        write_json(tmp / "coverage.json", coverage)
         if pilot is not None:
             (tmp / "pilot.md").write_text(_pilot_markdown(rows), encoding="utf-8")
         write_json(
@@ -218,9 +218,8 @@ def _row(
     model_id: str,
     seed: int,
     d: Document,
-    subdomains: list[Subdomain],
+    sub: Subdomain,
 ) -> dict:
-    sub = next(s for s in subdomains if s.id == d.idea.subdomain_id)
     return {
         "id": d.id,
         "text": d.text,
@@ -268,14 +267,13 @@ def _plan(
 def _stats(
     rows: list[dict],
     subdomains: list[Subdomain],
-    types: dict[str, list[str]],
+    coverage: dict,
     ideas: list[Idea],
     engine: Engine,
     runner: Runner,
     gp: GenerateParams,
     model_id: str,
 ) -> dict:
-    coverage = _coverage(rows, subdomains, types, gp.doc_types_per_section)
     failures = Counter(f"{f.level}/{f.reason}" for f in engine.failures)
     total = {
         k: sum(u.to_json()[k] for u in runner.corpus.values())
