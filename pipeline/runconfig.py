@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.config import ConfigError
+from pipeline.config import ConfigError, build_section
 from pipeline.execution.settings import ExecutorSettings, parse_executor
 from pipeline.generate.settings import GenerationSettings, parse_settings
 
@@ -26,6 +26,46 @@ class Price:
 
 
 @dataclass(frozen=True)
+class TrainingSettings:
+    """How the training stages run (`run.yaml` `training:`): speed and memory, not the recipe."""
+
+    attention: str = "auto"
+    """auto (flex_attention on a GPU, sdpa on the CPU), flex_attention or sdpa; both keep
+    attention inside each packed document (`training/attention.py`)."""
+    compile: str = "auto"
+    """torch.compile each decoder layer: auto (on a GPU), always or never."""
+    liger: str = "auto"
+    """Liger's fused linear cross-entropy (never materializes the logits): auto (on a GPU when
+    liger-kernel is installed), always or never."""
+    gradient_checkpointing: bool = False
+    """Recompute each decoder layer's activations in the backward pass (less memory, ~30% more
+    compute)."""
+    parallel: str = "ddp"
+    """With several processes (`torchrun`, `accelerate launch`): ddp (replicated weights) or
+    fsdp (FSDP2: parameters, gradients and optimizer state sharded per decoder layer)."""
+    checkpoint_every: int = 50
+    """Optimizer steps between resumable checkpoints (in the stage's work folder); 0: none."""
+    threads: int = 0
+    """CPU threads for torch (0: torch's default). Results on the CPU are bit-identical only
+    for the same thread count."""
+
+    def __post_init__(self) -> None:
+        for key, allowed in (
+            ("attention", ("auto", "flex_attention", "sdpa")),
+            ("compile", ("auto", "always", "never")),
+            ("liger", ("auto", "always", "never")),
+            ("parallel", ("ddp", "fsdp")),
+        ):
+            if getattr(self, key) not in allowed:
+                raise ConfigError(
+                    f"run.yaml: `training.{key}: {getattr(self, key)}` is not one of "
+                    f"{', '.join(allowed)}"
+                )
+        if self.checkpoint_every < 0 or self.threads < 0:
+            raise ConfigError("run.yaml: `training.checkpoint_every` and `threads` must be >= 0")
+
+
+@dataclass(frozen=True)
 class RunConfig:
     expected_output_tokens: int = 1500
     prices: dict[str, dict[str, Price]] = field(default_factory=dict)
@@ -33,9 +73,10 @@ class RunConfig:
     generation: GenerationSettings = field(default_factory=GenerationSettings)
     executor: ExecutorSettings = field(default_factory=ExecutorSettings)
     """How the corpus steps (dedup, quality) run."""
+    training: TrainingSettings = field(default_factory=TrainingSettings)
 
 
-_TOP = ("expected_output_tokens", "prices", "generation", "executor")
+_TOP = ("expected_output_tokens", "prices", "generation", "executor", "training")
 _PRICE = ("input_per_mtok", "output_per_mtok", "batch_discount")
 
 
@@ -66,6 +107,7 @@ def load_run_config(path: str | Path = "run.yaml") -> RunConfig:
         prices,
         parse_settings(raw.get("generation"), path),
         parse_executor(raw.get("executor"), path),
+        build_section(TrainingSettings, raw.get("training") or {}, "training", path),
     )
 
 

@@ -14,10 +14,16 @@ import torch
 from datasets import load_dataset
 from trl import SFTConfig, SFTTrainer
 
-from pipeline.config import TrainAftParams, load_params
+from pipeline.config import TrainAftParams, TrainParams, load_params
 from pipeline.io import atomic_dir, write_json
-from training.model import load_base, load_tokenizer, save_adapter, with_adapter
-from training.msm import summarize, training_arguments
+from training.model import (
+    is_adapter,
+    load_base,
+    load_tokenizer,
+    save_adapter,
+    with_adapter,
+    with_new_lora,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +51,46 @@ def run(args: argparse.Namespace) -> None:
     )
 
 
+def training_arguments(tp: TrainParams, seed: int, out: str, **extra) -> dict:
+    """Keyword arguments shared by the MSM (Trainer) and AFT (SFTTrainer) configs."""
+    cuda = torch.cuda.is_available()
+    return dict(
+        output_dir=out,
+        max_steps=tp.max_steps,
+        per_device_train_batch_size=tp.batch_size,
+        gradient_accumulation_steps=tp.grad_accum,
+        learning_rate=tp.lr,
+        lr_scheduler_type="cosine",
+        warmup_steps=tp.warmup_ratio,  # a float below 1 is a ratio of max_steps
+        weight_decay=tp.weight_decay,
+        logging_steps=1,
+        save_strategy="no",
+        report_to=[],
+        seed=seed,
+        data_seed=seed,
+        use_cpu=not cuda,
+        bf16=cuda,
+        # On CPU, gradient checkpointing makes each step ~20x slower for no memory need here.
+        gradient_checkpointing=False,
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+        **extra,
+    )
+
+
+def summarize(history: list[dict], tp: TrainParams, tokens_per_step: int | None = None) -> dict:
+    losses = [h["loss"] for h in history if "loss" in h]
+    out = {
+        "steps": tp.max_steps,
+        "loss_first": round(losses[0], 4) if losses else None,
+        "loss_last": round(losses[-1], 4) if losses else None,
+        "sequences_seen": tp.max_steps * tp.batch_size * tp.grad_accum,
+    }
+    if tokens_per_step:
+        out["tokens_seen"] = tp.max_steps * tokens_per_step
+    return out
+
+
 def train_aft(
     base: Path,
     msm: Path,
@@ -58,7 +104,10 @@ def train_aft(
     torch.manual_seed(seed)
     dataset = load_dataset("json", data_files=str(data / "train.jsonl"), split="train")
     tokenizer = load_tokenizer(base)
-    model = with_adapter(load_base(base, dtype), msm, trainable=True)
+    if is_adapter(msm):  # continue the MSM adapter
+        model = with_adapter(load_base(base, dtype), msm, trainable=True)
+    else:  # MSM trained every weight: a new adapter on the MSM model
+        model = with_new_lora(load_base(msm, dtype), tp.lora)
     with tempfile.TemporaryDirectory() as tmp:
         config = SFTConfig(
             **training_arguments(tp, seed, tmp),

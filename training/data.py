@@ -48,6 +48,14 @@ class PackedDataset(Dataset):
         seg = seg[np.argsort(seg[:, 0], kind="stable")]
         bounds = np.searchsorted(seg[:, 0], np.arange(len(self.tokens) + 1))
         self.segments = [seg[bounds[s] : bounds[s + 1]] for s in range(len(self.tokens))]
+        # real (non-padding) tokens and next-token targets of every row, for loss normalization
+        # over a whole optimizer step and for throughput figures
+        self.row_tokens = np.bincount(seg[:, 0], weights=seg[:, 2], minlength=len(self.tokens))
+        self.row_targets = np.bincount(
+            seg[:, 0], weights=np.maximum(seg[:, 2] - 1, 0), minlength=len(self.tokens)
+        )
+        self.row_tokens = self.row_tokens.astype(np.int64)
+        self.row_targets = self.row_targets.astype(np.int64)
         self.n = len(self.tokens) if limit is None else min(limit, len(self.tokens))
         if self.n == 0:
             raise DataError(

@@ -21,7 +21,7 @@ from pipeline.config import EvaluateParams, load_params
 from pipeline.io import MANIFEST, write_json
 from training.aft_data import RESOURCES
 from training.data import IGNORE, PackedDataset
-from training.model import load_base, load_tokenizer, with_adapter
+from training.model import load_base, load_tokenizer, load_trained
 from training.scorers import forced_choice, mean_sem
 
 log = logging.getLogger(__name__)
@@ -126,14 +126,13 @@ def evaluate(
     sets = {name: load_eval_set(name) for name in ep.sets}
     val = _validation(shards, ep.val_sequences)
     metrics: dict = {"preference": {}, "heldout_loss": {}}
-    model = load_base(base, dtype).eval()
-    stages = [("base", None), ("msm", msm), ("msm_aft", aft)]
-    for label, adapter in stages:
-        m = (
-            model
-            if adapter is None
-            else with_adapter(load_base(base, dtype), adapter, False).eval()
-        )
+    stages = {
+        "base": lambda: load_base(base, dtype),
+        "msm": lambda: load_trained(base, msm, dtype=dtype),
+        "msm_aft": lambda: load_trained(base, msm, aft, dtype=dtype),
+    }
+    for label, load in stages.items():
+        m = load().eval()
         for name, es in sets.items():
             metrics["preference"].setdefault(name, {})[label] = preference_rate(
                 m, tokenizer, es, ep.batch_size

@@ -67,7 +67,7 @@ def work_dir(
         "stage": stage,
         "inputs": [sha256_file(p) for p in inputs],
         "params": params,
-        "code": {str(p.relative_to(PACKAGE)): sha256_file(p) for p in code},
+        "code": {str(p.relative_to(PACKAGE.parent)): sha256_file(p) for p in code},
     }
     h.update(json.dumps(key, sort_keys=True).encode())
     return WorkDir((root or work_root()).resolve() / f"{stage}-{h.hexdigest()[:16]}")
