@@ -27,7 +27,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("training.evaluate", "value-generalization and held-out-loss evals"),
 }
 
-USER_ERRORS = ("ConfigError", "SpecError", "RecordError", "DataError", "BackendError")
+USER_ERRORS = (
+    "ConfigError",
+    "SpecError",
+    "RecordError",
+    "DataError",
+    "BackendError",
+    "TrainingError",
+)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -41,6 +41,7 @@ def _options(world: World, loading: bool) -> StateDictOptions:
         cpu_offload=distributed,
         ignore_frozen_params=True,
         broadcast_from_rank0=distributed and loading,
+        strict=not loading,  # the frozen weights are not in a checkpoint (checked in `load`)
     )
 
 
@@ -78,6 +79,15 @@ class Checkpoints:
 
     def load(self, path: Path, module, optimizer, scheduler) -> tuple[int, list[dict]]:
         state = torch.load(path, map_location="cpu", weights_only=False)
+        trained = {
+            n.removeprefix("module.") for n, p in module.named_parameters() if p.requires_grad
+        }
+        missing = trained - set(state["model"])
+        if missing:
+            raise RuntimeError(
+                f"{path}: lacks {len(missing)} trained tensors (e.g. {min(missing)}); "
+                f"delete {self.folder} to start afresh"
+            )
         set_state_dict(
             module,
             optimizer,

@@ -41,34 +41,49 @@ def _resolve(setting: str, default: bool, what: str) -> bool:
     return setting == "always"
 
 
-def build_model(base: Path, tp: TrainMsmParams, settings: TrainingSettings, world: World):
-    cuda = world.device.type == "cuda"
-    attention = (
-        settings.attention
-        if settings.attention != "auto"
-        else ("flex_attention" if cuda else "sdpa")
-    )
-    bf16 = tp.precision == "bf16"
+def load_dtype(tp: TrainMsmParams) -> str:
     # frozen base weights need no fp32 master copy; trained ones keep it (autocast computes bf16)
-    load_dtype = "bfloat16" if bf16 and tp.method == "lora" else "float32"
-    model = load_base(base, load_dtype, attention)
+    return "bfloat16" if tp.precision == "bf16" and tp.method == "lora" else "float32"
+
+
+def attention_for(settings: TrainingSettings, device: torch.device) -> str:
+    if settings.attention != "auto":
+        return settings.attention
+    return "flex_attention" if device.type == "cuda" else "sdpa"
+
+
+def prepare(model, tp: TrainMsmParams, settings: TrainingSettings, world: World, attention: str):
+    """Adapters, activation checkpointing, device, compiled layers, the fused loss and the
+    distributed wrapper around a loaded base model; returns (model, wrapped `PackedLM`)."""
+    cuda = world.device.type == "cuda"
+    bf16 = tp.precision == "bf16"
     if tp.method == "lora":
         model = with_new_lora(model, tp.lora)
     if settings.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model.to(world.device)
     layers = decoder_layers(model)
-    if _resolve(settings.compile, cuda, "compile"):
+    compiled = _resolve(settings.compile, cuda, "compile")
+    if compiled:
         for layer in layers:
             layer.compile()
     fused = _resolve(settings.liger, fused_loss_available(), "liger")
     module = PackedLM(model, fused_loss=fused, compute_dtype=torch.bfloat16 if bf16 else None)
     log.info(
         "train_msm: %s on %s x%d, attention %s, bf16 %s, compiled %s, fused loss %s",
-        tp.method, world.device.type, world.size, attention, bf16,
-        settings.compile != "never" and (cuda or settings.compile == "always"), fused,
+        tp.method, world.device.type, world.size, attention, bf16, compiled, fused,
     )  # fmt: skip
-    return model, wrap(module, layers, world, settings.parallel, bf16), attention, bf16
+    return model, wrap(module, layers, world, settings.parallel, bf16)
+
+
+def runtime(module, tp: TrainMsmParams, plan, world: World, attention: str) -> Runtime:
+    trainable = [p for p in module.parameters() if p.requires_grad]
+    optimizer, scheduler = build_optimizer(
+        trainable, tp, plan.total_steps, world.device.type == "cuda"
+    )
+    return Runtime(
+        module, trainable, optimizer, scheduler, world, attention, tp.precision == "bf16"
+    )
 
 
 def flop_shape(model, tp: TrainMsmParams) -> dict:
@@ -99,12 +114,10 @@ def train_msm(
         torch.manual_seed(params.seed)
         dataset = PackedDataset(shards, "train")
         plan = plan_steps(tp, dataset.seq_len, len(dataset), world.size, params.seed)
-        model, module, attention, bf16 = build_model(base, tp, settings, world)
-        trainable = [p for p in module.parameters() if p.requires_grad]
-        optimizer, scheduler = build_optimizer(
-            trainable, tp, plan.total_steps, world.device.type == "cuda"
-        )
-        rt = Runtime(module, trainable, optimizer, scheduler, world, attention, bf16)
+        attention = attention_for(settings, world.device)
+        base_model = load_base(base, load_dtype(tp), attention)
+        model, module = prepare(base_model, tp, settings, world, attention)
+        rt = runtime(module, tp, plan, world, attention)
         key_params = {"train_msm": to_dict(tp), "seed": params.seed, "dtype": params.model.dtype}
         folder = work_dir("train_msm", [base / MANIFEST, shards / MANIFEST], key_params, CODE).path
         checkpoints = Checkpoints(folder, world)
