@@ -29,20 +29,25 @@ log = logging.getLogger(__name__)
 
 
 def write_curves(folder: Path, history: list[dict], summary: dict) -> None:
-    """`history` as dvclive curves; `summary` (the run's totals) joins the last step's values
-    in `metrics.json`."""
-    from dvclive import Live
+    """`history` in dvclive's layout: `plots/metrics/<name>.tsv` per curve and `metrics.json`
+    (the last step's values, with `summary` under `run`).
+
+    dvclive's file writers are used rather than `dvclive.Live`, whose start-up opens (and outside
+    a DVC repository runs `dvc init` in) the enclosing Git repository: a stage writes its outputs
+    and nothing else."""
+    from dvclive.plots import Metric
+    from dvclive.serialize import dump_json
 
     with atomic_dir(folder) as tmp:
-        live = Live(str(tmp), save_dvc_exp=False, dvcyaml=None, report=None)
+        curves: dict[str, Metric] = {}
         for record in history:
-            live.step = record["step"]
             for name, value in record.items():
                 if name != "step":
-                    live.log_metric(name, value, timestamp=False)
-        live.summary.update({"run": summary})
-        live.make_summary()
-        live.end()
+                    metric = curves.setdefault(name, Metric(name, str(tmp / "plots")))
+                    metric.step = record["step"]
+                    metric.dump(value, timestamp=False)
+        last = history[-1] if history else {}
+        dump_json({**last, "run": summary}, str(tmp / "metrics.json"))
 
 
 class StepMeter:
