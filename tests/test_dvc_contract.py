@@ -29,7 +29,7 @@ TINY = {
     "spec": "general",
     "generate": {"doc_types_per_section": 2, "ideas_per_doc_type": 3},
     "pack": {"seq_len": 128, "val_fraction": 0.2},
-    "train_msm": {"max_steps": 2, "batch_size": 2},
+    "train_msm": {"max_steps": 2, "batch_tokens": 256, "micro_batch_rows": 2},
     "aft_data": {"samples": 16},
     "train_aft": {"max_steps": 2, "batch_size": 4, "max_length": 64},
     "evaluate": {"val_sequences": 4},
@@ -166,3 +166,21 @@ def test_exp_run_on_other_spec(repo: Path) -> None:
     shown = json.loads(dvc(repo, "exp", "show", "--json"))
     text = json.dumps(shown)
     assert '"spec": "rules"' in text and "heldout_loss" in text
+
+
+def test_local_base_model_reruns_only_what_reads_the_model(repo: Path) -> None:
+    """`model.name` pointing at a local folder: base_model reruns, then exactly the stages that
+    read the model or its tokenizer are stale (not generate, dedup or aft_data)."""
+    local = repo / "models/local/smollm2"
+    shutil.copytree(repo / "models/base", local)
+    (local / "manifest.json").unlink()
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["model"]["name"] = "models/local/smollm2"
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert ran(dvc(repo, "repro", "base_model")) == {"base_model"}
+    manifest = json.loads((repo / "models/base/manifest.json").read_text())
+    assert (manifest["source"], manifest["name"]) == ("local", "models/local/smollm2")
+    assert "model.safetensors" in manifest["source_files"]
+    stale = set(json.loads(dvc(repo, "status", "--json")))
+    expected = {f"{s}@{spec}" for s in ("quality", "pack") for spec in SPECS}
+    assert stale == expected | set(EXPERIMENT_STAGES)

@@ -69,7 +69,7 @@ def prepare(model, tp: TrainMsmParams, settings: TrainingSettings, world: World,
             layer.compile()
     fused = _resolve(settings.liger, fused_loss_available(), "liger")
     module = PackedLM(model, fused_loss=fused, compute_dtype=torch.bfloat16 if bf16 else None)
-    log.info(
+    (log.info if world.main else log.debug)(
         "train_msm: %s on %s x%d, attention %s, bf16 %s, compiled %s, fused loss %s",
         tp.method, world.device.type, world.size, attention, bf16, compiled, fused,
     )  # fmt: skip
