@@ -28,7 +28,7 @@ from training.attention import block_causal_mask
 from training.data import PackedCollator, PackedDataset
 from training.distributed import World
 from training.loop import plan_steps, train_step
-from training.model import load_base
+from training.model import load_base, load_trained
 from training.train import attention_for, prepare, runtime
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,6 +113,25 @@ def test_loss_falls_when_overfitting(workspace: dict[str, Path]) -> None:
     assert not (workspace["tmp"] / "work").exists() or not any(
         (workspace["tmp"] / "work").iterdir()
     )
+
+
+def test_full_fine_tuning_writes_a_whole_model(workspace: dict[str, Path]) -> None:
+    text = workspace["params"].read_text().replace("max_steps: 12", "max_steps: 3")
+    workspace["params"].write_text(text + "  method: full\n")
+    done = run_stage(workspace)
+    assert done.returncode == 0, done.stderr
+    out = workspace["tmp"] / "msm"
+    assert (out / "config.json").is_file() and not (out / "adapter_config.json").exists()
+    trained = load_trained(workspace["base"], out)
+    base = load_base(workspace["base"])
+    names = [n for n, _ in base.named_parameters()]
+    assert names == [n for n, _ in trained.named_parameters()]
+    changed = [
+        n
+        for (n, a), (_, b) in zip(base.named_parameters(), trained.named_parameters(), strict=True)
+        if not torch.equal(a, b)
+    ]
+    assert changed == names  # every weight trained, the tied embedding included
 
 
 @pytest.mark.parametrize("attention", ATTENTIONS)
