@@ -54,17 +54,18 @@ def check_inputs(base: Path, shards: Path) -> None:
     """Fail before any model is loaded: shards must verify and match the base's tokenizer."""
     from pipeline.io import MANIFEST, sha256_file
     from pipeline.pack.verify import verify
-    from training.data import DataError
+    from training.data import DataError, PackedDataset
 
-    tokenizer = base / "tokenizer.json"
-    if not tokenizer.is_file():
-        raise FileNotFoundError(f"{tokenizer}: missing; run `dvc repro base_model` (or `dvc pull`)")
     faults = verify(shards)
     if faults:
         raise DataError(
             f"{shards}: the shards fail `msm verify` ({len(faults)} fault(s), first: {faults[0]}); "
             "rebuild them with `dvc repro` or `dvc pull`"
         )
+    PackedDataset(shards, "train")  # zero training rows is an error, said here
+    tokenizer = base / "tokenizer.json"
+    if not tokenizer.is_file():
+        raise FileNotFoundError(f"{tokenizer}: missing; run `dvc repro base_model` (or `dvc pull`)")
     recorded = json.loads((shards / MANIFEST).read_text(encoding="utf-8"))["tokenizer"]
     actual = sha256_file(tokenizer)
     if recorded["sha256"] != actual:
