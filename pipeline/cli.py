@@ -21,13 +21,26 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "quality": ("pipeline.quality.stage", "filter documents and apply the token budget"),
     "pack": ("pipeline.pack.stage", "tokenize and pack documents into shards"),
     "verify": ("pipeline.pack.verify", "check a shard folder's checksums and structure"),
+    "card": ("pipeline.card", "write a spec corpus's data card (README.md)"),
+    "export": (
+        "pipeline.export",
+        "write a corpus as Parquet and its card, for readers without DVC",
+    ),
     "train-msm": ("training.msm", "MSM: LoRA continued pretraining on a spec's shards"),
     "aft-data": ("training.aft_data", "build the AFT chats"),
     "train-aft": ("training.aft", "AFT: SFT continuing the MSM adapter"),
     "evaluate": ("training.evaluate", "value-generalization and held-out-loss evals"),
 }
 
-USER_ERRORS = ("ConfigError", "SpecError", "RecordError", "DataError", "BackendError")
+USER_ERRORS = (
+    "ConfigError",
+    "SpecError",
+    "RecordError",
+    "DataError",
+    "BackendError",
+    "CardError",
+    "ExportError",
+)
 
 
 def main(argv: list[str] | None = None) -> None:
