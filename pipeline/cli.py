@@ -22,10 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pack": ("pipeline.pack.stage", "tokenize and pack documents into shards"),
     "verify": ("pipeline.pack.verify", "check a shard folder's checksums and structure"),
     "card": ("pipeline.card", "write a spec corpus's data card (README.md)"),
-    "export": (
-        "pipeline.export",
-        "write a corpus as Parquet and its card, for readers without DVC",
-    ),
+    "export": ("pipeline.export", "write a corpus as Parquet plus its card, without DVC"),
+    "remote": ("pipeline.remote", "check a DVC remote, then push or pull through it"),
     "train-msm": ("training.msm", "MSM: LoRA continued pretraining on a spec's shards"),
     "aft-data": ("training.aft_data", "build the AFT chats"),
     "train-aft": ("training.aft", "AFT: SFT continuing the MSM adapter"),
@@ -40,6 +38,7 @@ USER_ERRORS = (
     "BackendError",
     "CardError",
     "ExportError",
+    "RemoteError",
 )
 
 
