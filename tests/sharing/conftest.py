@@ -30,3 +30,12 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     server = S3Server(tmp_path_factory.mktemp("s3"))
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def shared_folder(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A shared-folder remote (a path every clone can reach) holding what `built` built."""
+    folder = tmp_path_factory.mktemp("shared") / "dvc-store"
+    tinyrepo.dvc(built, "remote", "add", "--local", "-f", "folder", str(folder))
+    tinyrepo.msm(built, "remote", "push", "-r", "folder")
+    return folder
