@@ -16,12 +16,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "params": ("pipeline.params_cli", "validate params.yaml and print it"),
     "profile": ("pipeline.profile_cli", "print the -S flags of a params profile (profiles/)"),
     "spec": ("pipeline.spec.cli", "lint and inspect specs"),
-    "base-model": ("pipeline.base_model", "materialize the base model from its pointer file"),
+    "base-model": ("pipeline.base_model", "materialize the base model that model.name chooses"),
     "generate": ("pipeline.generate.stage", "plan and generate documents for one spec"),
     "dedup": ("pipeline.dedup.stage", "remove exact and near-duplicate documents"),
     "quality": ("pipeline.quality.stage", "filter documents and apply the token budget"),
     "pack": ("pipeline.pack.stage", "tokenize and pack documents into shards"),
     "verify": ("pipeline.pack.verify", "check a shard folder's checksums and structure"),
+    "card": ("pipeline.card", "write a spec corpus's data card (README.md)"),
+    "export": ("pipeline.export", "write a corpus as Parquet plus its card, without DVC"),
+    "remote": ("pipeline.remote", "check a DVC remote, then push or pull through it"),
     "train-msm": ("training.msm", "MSM: continued pretraining (LoRA or full) on a spec's shards"),
     "aft-data": ("training.aft_data", "build the AFT chats"),
     "train-aft": ("training.aft", "AFT: SFT continuing the MSM adapter"),
@@ -35,6 +38,9 @@ USER_ERRORS = (
     "DataError",
     "BackendError",
     "TrainingError",
+    "CardError",
+    "ExportError",
+    "RemoteError",
 )
 
 

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ["general", "rules"]
-CORPUS_STAGES = ("generate", "dedup", "quality", "pack")
+CORPUS_STAGES = ("generate", "dedup", "quality", "pack", "card")
 EXPERIMENT_STAGES = ("train_msm", "train_aft", "evaluate")
 
 TINY = {

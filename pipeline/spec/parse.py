@@ -2,7 +2,8 @@
 
 Format (see README, "Writing a spec"):
 - front matter keys `name`, `title`, `kind` (values | rules), `model_name`, `provider_name`,
-  optional `description`; `name` must equal the file name;
+  optional `description` and `license` (the corpus's licence, shown on its data card);
+  `name` must equal the file name;
 - sections are headings; a heading may end in ` {#ID}` to give an explicit id, otherwise the id is
   the path of heading slugs (`likes/brie`), so a repeated subheading under different parents does
   not collide and editing one section never changes another's id;
@@ -24,7 +25,7 @@ from pipeline.io import sha256_text
 
 MAX_BYTES = 1_000_000
 REQUIRED = ("name", "title", "kind", "model_name", "provider_name")
-OPTIONAL = ("description",)
+OPTIONAL = ("description", "license")
 KINDS = ("values", "rules")
 PLACEHOLDERS = ("model_name", "provider_name")
 
@@ -77,6 +78,7 @@ class Spec:
     sections: list[Section] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
     content_hash: str = ""
+    license: str = ""
 
     def section(self, section_id: str) -> Section:
         for s in self.sections:
@@ -137,6 +139,7 @@ def parse_spec(text: str, path: Path) -> Spec:
         model_name=meta["model_name"],
         provider_name=meta["provider_name"],
         description=meta.get("description", ""),
+        license=meta.get("license", ""),
         overview=overview,
         sections=sections,
         rules=rules,
@@ -185,10 +188,9 @@ def _front_matter(text: str, path: Path) -> tuple[dict[str, str], str, int]:
                 f"front-matter key {key!r} is missing or not a string",
                 f"add `{key}: ...` to the front matter",
             )
-    if "description" in meta and not isinstance(meta["description"], str):
-        raise SpecError(
-            path, lines.get("description"), "`description` must be a string", "quote it"
-        )
+    for key in OPTIONAL:
+        if key in meta and not isinstance(meta[key], str):
+            raise SpecError(path, lines.get(key), f"`{key}` must be a string", "quote it")
     if meta["kind"] not in KINDS:
         raise SpecError(
             path,
