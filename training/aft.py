@@ -14,7 +14,7 @@ import torch
 from datasets import load_dataset
 from trl import SFTConfig, SFTTrainer
 
-from pipeline.config import TrainAftParams, load_params
+from pipeline.config.params import TrainAftParams, load_params
 from pipeline.io import atomic_dir, write_json
 from training.model import load_base, load_tokenizer, save_adapter, with_adapter
 from training.msm import summarize, training_arguments

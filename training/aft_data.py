@@ -14,7 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.config import AftDataParams, load_params
+from pipeline.config.params import AftDataParams, load_params
+from pipeline.errors import ConfigError
 from pipeline.io import MANIFEST, atomic_dir, write_json
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ def load_set(name: str) -> dict:
     path = RESOURCES / f"aft_{name}.yaml"
     if not path.is_file():
         known = sorted(p.stem.removeprefix("aft_") for p in RESOURCES.glob("aft_*.yaml"))
-        raise SystemExit(f"params.yaml: aft_data.set {name!r} has no {path}; known sets: {known}")
+        raise ConfigError(f"params.yaml: aft_data.set {name!r} has no {path}; known sets: {known}")
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 

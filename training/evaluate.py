@@ -17,7 +17,8 @@ from pathlib import Path
 import torch
 import yaml
 
-from pipeline.config import EvaluateParams, load_params
+from pipeline.config.params import EvaluateParams, load_params
+from pipeline.errors import ConfigError
 from pipeline.io import MANIFEST, write_json
 from training.aft_data import RESOURCES
 from training.data import IGNORE, PackedDataset
@@ -49,7 +50,7 @@ def load_eval_set(name: str) -> dict:
     path = RESOURCES / f"eval_{name}.yaml"
     if not path.is_file():
         known = sorted(p.stem.removeprefix("eval_") for p in RESOURCES.glob("eval_*.yaml"))
-        raise SystemExit(f"params.yaml: evaluate.sets names {name!r}; known sets: {known}")
+        raise ConfigError(f"params.yaml: evaluate.sets names {name!r}; known sets: {known}")
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 

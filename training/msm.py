@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from transformers import Trainer, TrainingArguments
 
-from pipeline.config import TrainParams, load_params
+from pipeline.config.params import TrainParams, load_params
 from pipeline.io import atomic_dir, write_json
 from training.data import PackedCollator, PackedDataset
 from training.model import load_base, save_adapter, with_new_lora

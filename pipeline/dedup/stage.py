@@ -19,14 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.config import DedupParams, load_params, to_dict
+from pipeline.config.params import DedupParams, load_params, to_dict
+from pipeline.config.run import load_run_config
 from pipeline.dedup.steps import REASONS, ClusterStep, SketchStep
+from pipeline.errors import InputError
 from pipeline.execution.parquet import check_documents, read_column, write_partition
 from pipeline.execution.run import run_step
 from pipeline.execution.settings import ExecutorSettings
 from pipeline.execution.workdir import code_files, work_dir
 from pipeline.io import MANIFEST, atomic_dir, write_json
-from pipeline.runconfig import load_run_config
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def _check_unique(ids: list[str], src: Path) -> None:
     if len(set(ids)) != len(ids):
         seen: set[str] = set()
         dup = next(i for i in ids if i in seen or seen.add(i))
-        raise SystemExit(
+        raise InputError(
             f"{src}: duplicated document id {dup!r}; ids must be unique, "
             "rerun the stage that wrote this file"
         )

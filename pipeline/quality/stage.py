@@ -23,7 +23,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tokenizers import Tokenizer
 
-from pipeline.config import QualityParams, load_params, to_dict
+from pipeline.config.params import QualityParams, load_params, to_dict
+from pipeline.config.run import load_run_config
 from pipeline.execution.parquet import check_documents, read_column, write_partition
 from pipeline.execution.run import run_step
 from pipeline.execution.settings import ExecutorSettings
@@ -31,7 +32,6 @@ from pipeline.execution.workdir import code_files, work_dir
 from pipeline.io import MANIFEST, atomic_dir, sha256_text, write_json, write_text
 from pipeline.quality.filters import Context
 from pipeline.quality.steps import FilterStep, part_file
-from pipeline.runconfig import load_run_config
 from pipeline.spec.parse import load_spec
 from pipeline.tokenizer import load_tokenizer
 

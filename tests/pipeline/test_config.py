@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import ConfigError, GenerateParams, Params, load_params
+from pipeline.config.params import ConfigError, GenerateParams, Params, load_params
 
 ROOT = Path(__file__).resolve().parents[2]
 PARAMS = ROOT / "params.yaml"

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.generate.localmodel import LocalModel
-from pipeline.generate.localserver import LocalAPIServer
+from fakes.localserver import LocalAPIServer
+from fakes.standin import LocalModel
 
 KEY = "sk-ant-crash-test-7f3a9c1d-NEVER-WRITTEN"
 MODEL = "claude-local-20250101"
@@ -51,7 +51,7 @@ def project(root: Path, spec: Path, url: str) -> Path:
             "timeout_s": 5.0,
             "backoff_s": 0.01,
             "backoff_max_s": 0.05,
-            "batch_levels": ["document"],
+            "batch_purposes": ["document"],
             "batch_poll_s": 0.05,
             "anthropic_base_url": url,
         },
