@@ -26,7 +26,7 @@ class Price:
 
     def __post_init__(self) -> None:
         if min(self.input_per_mtok, self.output_per_mtok) < 0:
-            raise ValueError("prices must be >= 0")
+            raise ValueError("`input_per_mtok` and `output_per_mtok` must be >= 0")
         if not 0.0 <= self.batch_discount <= 1.0:
             raise ValueError(f"`batch_discount` is a fraction in [0, 1], got {self.batch_discount}")
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -94,8 +95,11 @@ def build(cls: type[T], raw: Any, source: Source, prefix: str = "") -> T:
     except ValueError as err:
         if isinstance(err, ConfigError):
             raise
-        inside = f" (in `{prefix}`)" if prefix else ""
-        raise ConfigError(f"{source.at(prefix)}: {err}{inside}; fix the value") from None
+        msg = str(err)
+        if prefix:  # a dataclass names its own fields; name them by their full key
+            names = "|".join(map(re.escape, fields))
+            msg = re.sub(rf"`({names})(?=[`.])", rf"`{prefix}.\1", msg)
+        raise ConfigError(f"{source.at(prefix)}: {msg}; fix the value") from None
 
 
 def _value(tp: Any, value: Any, key: str, source: Source) -> Any:

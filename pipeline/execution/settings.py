@@ -8,7 +8,10 @@ them from the file through the typed loader; the defaults below are the only one
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
+
+from pipeline.config.load import build, read_yaml
 
 
 @dataclass(frozen=True)
@@ -73,3 +76,16 @@ def _positive(obj: object, *names: str) -> None:
     for name in names:
         if getattr(obj, name) <= 0:
             raise ValueError(f"`{name}` must be > 0, got {getattr(obj, name)}")
+
+
+def load_executor(path: Path) -> ExecutorSettings:
+    """The `executor:` section of run.yaml (the defaults when the file or the section is absent).
+
+    Only this section is read, so the corpus steps do not depend on the LLM layer's settings;
+    the whole file is checked by `msm params` and by the stages that read the rest.
+    """
+    if not path.is_file():
+        return ExecutorSettings()
+    raw, source = read_yaml(path)
+    section = raw.get("executor") if isinstance(raw, dict) else None
+    return build(ExecutorSettings, section or {}, source, "executor")

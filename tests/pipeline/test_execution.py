@@ -17,10 +17,11 @@ from fakes.corpus import ENGLISH_HEAD, labelled_corpus
 from pipeline.config.run import load_run_config
 from pipeline.dedup import steps as dedup_steps
 from pipeline.dedup.stage import dedup
+from pipeline.deps import closure
 from pipeline.errors import ConfigError
 from pipeline.execution.run import ExecutionError
 from pipeline.execution.settings import ExecutorSettings, RaySettings, SlurmSettings
-from pipeline.execution.workdir import code_files, work_dir
+from pipeline.execution.workdir import work_dir
 from pipeline.io import MANIFEST
 from pipeline.quality.filters import Context
 from pipeline.quality.stage import quality
@@ -114,7 +115,7 @@ def test_failed_task_is_redone_alone_on_rerun(
 
 
 def test_work_folder_key_follows_inputs_params_and_code(corpus: Path, tmp_path: Path) -> None:
-    code = code_files("dedup", "execution")
+    code = closure("pipeline.dedup.stage")
     a = work_dir("dedup", [corpus], {"ngram": 5}, code, tmp_path)
     assert a == work_dir("dedup", [corpus], {"ngram": 5}, code, tmp_path)
     assert a != work_dir("dedup", [corpus], {"ngram": 4}, code, tmp_path)
@@ -220,12 +221,15 @@ def test_run_yaml_executor_section(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
-        ("executor: {task: 2}", "unknown key `executor.task`; known keys: kind, tasks, workers"),
+        ("executor: {task: 2}", "unknown key `executor.task` (did you mean `tasks`?)"),
         ("executor: {kind: spark}", "`executor.kind` must be one of local, ray, slurm"),
-        ("executor: {tasks: 0}", "`executor.tasks` must be a positive integer"),
+        ("executor: {tasks: 0}", "`executor.tasks` must be > 0"),
         ("executor: {kind: slurm}", "`executor.slurm.partition` is required"),
         ("executor: {slurm: {mem_per_cpu_gb: 1.5}}", "`executor.slurm.mem_per_cpu_gb` must be"),
-        ("executor: {ray: {adress: x}}", "unknown key `executor.ray.adress`; known keys: address"),
+        (
+            "executor: {ray: {adress: x}}",
+            "unknown key `executor.ray.adress` (did you mean `address`?)",
+        ),
         ("executor: {slurm: {srun: 1}}", "`executor.slurm.srun` must be true or false"),
         ("executor: [1]", "`executor` must be a mapping"),
     ],

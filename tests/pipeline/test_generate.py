@@ -9,11 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from testprofile import section
+from testprofile import section, write_params
 
-from llm.backends.offline import TEMPLATES, genres
 from llm.cache import RequestCache
 from pipeline.config.params import GenerateParams
+from pipeline.generate.composer import TEMPLATES, genres
 from pipeline.generate.stage import generate
 from pipeline.io import MANIFEST
 from pipeline.record import COLUMNS, read_documents
@@ -231,9 +231,11 @@ def test_pilot_writes_a_readable_sample_per_section(
     write_spec: Callable[..., Path], tmp_path: Path, msm: Callable[..., object]
 ) -> None:
     spec = write_spec()
-    params = tmp_path / "params.yaml"
-    params.write_text(
-        "specs: [small]\nspec: small\ngenerate: {doc_types_per_section: 2, ideas_per_doc_type: 2}\n"
+    params = write_params(
+        tmp_path / "params.yaml",
+        specs=["small"],
+        spec="small",
+        generate={"doc_types_per_section": 2, "ideas_per_doc_type": 2},
     )
     out = tmp_path / "pilot"
     proc = msm(

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import yaml
+from testprofile import write_params
 
 from fakes.localserver import LocalAPIServer
 from fakes.standin import LocalModel
@@ -43,10 +44,10 @@ def project(root: Path, spec: Path, url: str) -> Path:
             "max_spend_usd": 5.0,
         },
     }
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    write_params(root / "params.yaml", **params)
     run = {
         "prices": {"anthropic": {MODEL: {"input_per_mtok": 3, "output_per_mtok": 15}}},
-        "generation": {
+        "llm": {
             "concurrency": 4,
             "timeout_s": 5.0,
             "backoff_s": 0.01,

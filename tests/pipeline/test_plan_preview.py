@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from testprofile import section
+from testprofile import section, write_params
 
 from pipeline.config.run import Price, RunConfig, load_run_config
 from pipeline.errors import ConfigError
@@ -82,8 +82,11 @@ def test_repository_run_config_loads() -> None:
     [
         ("expected_output_token: 10\n", "unknown key `expected_output_token`"),
         ("expected_output_tokens: -1\n", "positive integer"),
-        ("prices: {anthropic: {m: {input_per_mtok: 1}}}\n", "missing output_per_mtok"),
-        ("prices: {anthropic: {m: {input_per_mtok: -1, output_per_mtok: 1}}}\n", "non-negative"),
+        (
+            "prices: {anthropic: {m: {input_per_mtok: 1}}}\n",
+            "missing key `prices.anthropic.m.output_per_mtok`",
+        ),
+        ("prices: {anthropic: {m: {input_per_mtok: -1, output_per_mtok: 1}}}\n", ">= 0"),
         ("prices: {anthropic: {m: {input: 1, output_per_mtok: 1}}}\n", "unknown key"),
         (
             "prices: {anthropic: {m: {input_per_mtok: 1, output_per_mtok: 1, "
@@ -132,8 +135,7 @@ def test_generate_on_bad_spec_writes_nothing(msm: CLI, tmp_path: Path) -> None:
     specs = tmp_path / "specs"
     specs.mkdir()
     (specs / "bad.md").write_text("---\nname: bad\ntitle: [unclosed\n---\nbody\n")
-    params = tmp_path / "params.yaml"
-    params.write_text("specs: [bad]\nspec: bad\n")
+    params = write_params(tmp_path / "params.yaml", specs=["bad"], spec="bad")
     out = tmp_path / "corpora" / "bad"
     proc = msm(
         "generate",
