@@ -1,14 +1,28 @@
 """The bodies of successful answers: an Anthropic message, whose usage simulates prompt caching,
-an OpenAI chat completion, and the one-model list of `GET /v1/models`."""
+an OpenAI chat completion, and the one-model list of `GET /v1/models`.
+
+A request that offers tools is answered as a model that calls the first one would answer: the
+text, then a call of that tool whose arguments fill each required field with `<field>`."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import time
 from typing import Any
 
 from fakes.localserver.formats import estimate_tokens, messages_chars, new_id, text_of
+
+
+def tool_call(body: dict[str, Any]) -> tuple[str, dict[str, str]] | None:
+    """(name, arguments) of the call made to the first offered tool, in either dialect."""
+    tools = body.get("tools") or []
+    if not tools:
+        return None
+    tool = tools[0].get("function", tools[0])  # OpenAI nests it under `function`
+    schema = tool.get("input_schema") or tool.get("parameters") or {}
+    return tool["name"], {field: f"<{field}>" for field in schema.get("required", [])}
 
 
 def anthropic_usage(body: dict[str, Any], cache: set[str], cache_min_tokens: int) -> dict[str, int]:
@@ -50,6 +64,12 @@ def anthropic_message(
         text, stop_reason = text[: max_tokens * 4], "max_tokens"
     content = [] if kind == "missing_content" else [{"type": "text", "text": text}]
     usage["output_tokens"] = estimate_tokens(text) if content else 0
+    call = tool_call(body) if kind is None and stop_reason == "end_turn" else None
+    if call is not None:
+        content.append(
+            {"type": "tool_use", "id": new_id("toolu_"), "name": call[0], "input": call[1]}
+        )
+        stop_reason = "tool_use"
     usage["service_tier"] = tier  # type: ignore[assignment]
     return {
         "id": new_id("msg_"),
@@ -73,6 +93,12 @@ def chat_completion(body: dict[str, Any], text: str, kind: str | None) -> dict[s
     elif isinstance(limit, int) and estimate_tokens(text) > limit:
         text, finish_reason = text[: limit * 4], "length"
     content = None if kind == "missing_content" else text
+    message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": None}
+    call = tool_call(body) if kind is None and finish_reason == "stop" else None
+    if call is not None:
+        function = {"name": call[0], "arguments": json.dumps(call[1])}
+        message["tool_calls"] = [{"id": new_id("call_"), "type": "function", "function": function}]
+        finish_reason = "tool_calls"
     prompt_tokens = math.ceil(prompt_chars / 4)
     completion_tokens = estimate_tokens(content or "")
     return {
@@ -83,7 +109,7 @@ def chat_completion(body: dict[str, Any], text: str, kind: str | None) -> dict[s
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": content, "refusal": None},
+                "message": message,
                 "finish_reason": finish_reason,
                 "logprobs": None,
             }

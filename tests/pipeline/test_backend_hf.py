@@ -17,7 +17,7 @@ from testprofile import section
 from llm.backends.hf import HFBackend
 from llm.backends.vllm import VLLMBackend
 from llm.errors import BackendError
-from llm.request import Failure, Request, Response
+from llm.request import Failure, Request, Response, Sampling, user
 from pipeline.base_model import fetch_wheel, materialize, read_pointer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +43,8 @@ def backend(base_model: Path) -> Iterator[HFBackend]:
 def request(
     prompt: str, system: str = "", temperature: float = 0.0, max_tokens: int = 24, seed: int = 0
 ) -> Request:
-    return Request("hf", MODEL, system, prompt, temperature, max_tokens, seed, sample_index=0)
+    sampling = Sampling(temperature=temperature, max_tokens=max_tokens, seed=seed)
+    return Request("hf", MODEL, user(prompt), sampling, system=system)
 
 
 REQUESTS = [
@@ -80,7 +81,7 @@ def test_every_request_answered_once(first_run) -> None:
         assert isinstance(res, Response), res
         assert res.text.strip()
         assert res.input_tokens > 0
-        assert 0 < res.output_tokens <= req.max_tokens
+        assert 0 < res.output_tokens <= req.sampling.max_tokens
         assert res.stop_reason in {"end_turn", "max_tokens"}
         assert res.cost_usd == 0.0
 

@@ -63,7 +63,7 @@ def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[LocalAPI
 
 def run_config(server: LocalAPIServer, **settings: object) -> RunConfig:
     gs = dataclasses.replace(FAST, anthropic_base_url=server.url, **settings)
-    return RunConfig(prices={"anthropic": {MODEL: PRICE}}, generation=gs)
+    return RunConfig(prices={"anthropic": {MODEL: PRICE}}, llm=gs)
 
 
 def run(
