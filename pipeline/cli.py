@@ -19,7 +19,7 @@ from llm.errors import BackendError
 from pipeline.errors import CheckFailed, Incomplete, InputError
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "params": ("pipeline.params_cli", "validate params.yaml and print it"),
+    "params": ("pipeline.params_cli", "validate params.yaml and run.yaml; --show prints them"),
     "spec": ("pipeline.spec.cli", "lint and inspect specs"),
     "base-model": ("pipeline.base_model", "materialize the base model from its pointer file"),
     "generate": ("pipeline.generate.stage", "plan and generate documents for one spec"),

@@ -6,12 +6,13 @@ unreadable answers, with backoff and jitter) are the only retry layer. Bad crede
 unknown model stop the stage at once (`BackendError`); any other 4xx fails only its request.
 
 Sampling: the Messages API (version 2026-10-21, which SDK 2.x sends) takes no sampling
-parameters, so `generate.temperature` is not sent; it stays part of every request's cache key.
+parameters, so a request's temperature is not sent; it stays part of every request's cache key.
 
-Prompt caching: the system prompt (instructions, overview, section: shared by every request of
-a section and level) is marked cacheable when it is long enough for the provider to cache it.
+Prompt caching: a request's system prompt (for a corpus: instructions, overview and section,
+shared by every request of a section and level) is marked cacheable when it is long enough for
+the provider to cache it.
 
-Batches (levels in `run.yaml` `llm.batch_purposes`): each request's cache key is its
+Batches (the purposes in `run.yaml` `llm.batch_purposes`): each request's cache key is its
 `custom_id`. Before a batch is created, a journal entry listing its keys is written (see
 `batch_journal`); a run killed after submitting finds the batch again (by its id in the journal,
 or by listing recent batches and matching custom_ids), waits for it and collects its results

@@ -142,7 +142,7 @@ class HFBackend:
         pending = iter(requests)
         while chunk := list(islice(pending, self.batch_size)):
             self._load()
-            # One `model.generate` call per temperature; a run normally uses one per level.
+            # One `model.generate` call per temperature; a run normally uses one per purpose.
             chunk.sort(key=lambda r: (r.sampling.temperature, r.chars(), r.key))
             for _, group in groupby(chunk, key=lambda r: r.sampling.temperature):
                 yield from self._answer(list(group))

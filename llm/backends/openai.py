@@ -2,7 +2,7 @@
 
 This is how a fleet of vLLM servers is driven from the main environment (vLLM needs its own):
 point `run.yaml` `llm.openai_base_url` (or OPENAI_BASE_URL) at the server and set
-`generate.model` to the served model's name. The SDK runs with its retries off and explicit
+the model id (`generate.model` for a corpus) to the served model's name. The SDK runs with its retries off and explicit
 timeouts; ours (see `concurrent`) are the only retry layer. Each request carries a seed derived
 from its cache key, so servers that honour seeds (vLLM does) answer reproducibly.
 
