@@ -1,10 +1,11 @@
 """Prices, what answers cost, and the hard spending cap.
 
-The cap covers a client's whole output (a corpus, an AFT set): every answer the run uses (from the cache or new) counts at the
-price it was bought for, and a request is sent only when the spend so far, plus the worst case of
-every request in flight, plus its own worst case (its prompt at 3 characters per token and all
-of `max_tokens`) stays within the cap. So the stage stops before the cap, never after it, and
-whatever was bought is already in the cache when it stops.
+The cap covers a client's whole output (a corpus, an AFT set): every answer the run uses (from
+the cache or new) counts at the price it was bought for, and a request is sent only when the
+spend so far, plus the worst case of every request in flight, plus its own worst case (its
+prompt at 3 characters per token and all of `max_tokens`) stays within the cap. So the stage
+stops before the cap, never after it, and whatever was bought is already in the cache when it
+stops.
 """
 
 from __future__ import annotations

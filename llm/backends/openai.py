@@ -1,10 +1,10 @@
 """The OpenAI-compatible backend: any server speaking chat completions, e.g. `vllm serve`.
 
 This is how a fleet of vLLM servers is driven from the main environment (vLLM needs its own):
-point `run.yaml` `llm.openai_base_url` (or OPENAI_BASE_URL) at the server and set
-the model id (`generate.model` for a corpus) to the served model's name. The SDK runs with its retries off and explicit
-timeouts; ours (see `concurrent`) are the only retry layer. Each request carries a seed derived
-from its cache key, so servers that honour seeds (vLLM does) answer reproducibly.
+point `run.yaml` `llm.openai_base_url` (or OPENAI_BASE_URL) at the server and set the model id
+(`generate.model` for a corpus) to the served model's name. The SDK runs with its retries off
+and explicit timeouts; ours (see `concurrent`) are the only retry layer. Each request carries a
+seed derived from its cache key, so servers that honour seeds (vLLM does) answer reproducibly.
 
 The key comes from OPENAI_API_KEY (a local vLLM without `--api-key` accepts any value; `EMPTY`
 is sent when none is set) and is never logged, cached or written. Without a price in
