@@ -33,9 +33,7 @@ class EventLoop:
 
     def __init__(self) -> None:
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="llm-io", daemon=True
-        )
+        self._thread = threading.Thread(target=self._loop.run_forever, name="llm-io", daemon=True)
         self._thread.start()
 
     def run(self, coro: Awaitable[Any]) -> Any:
