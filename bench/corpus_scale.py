@@ -45,7 +45,7 @@ def peak_mib() -> tuple[float, float]:
 
 
 def build(n: int, words: int, path: Path) -> None:
-    from pipeline.dedup.synthetic import ENGLISH_HEAD, labelled_corpus
+    from fakes.corpus import ENGLISH_HEAD, labelled_corpus
     from pipeline.execution.parquet import DocumentWriter
     from pipeline.record import SCHEMA
 
@@ -69,23 +69,24 @@ def build(n: int, words: int, path: Path) -> None:
 
 
 def ours(stage: str, src: Path, out: Path, tokenizer: Path, tasks: int, workers: int) -> dict:
-    from pipeline.config import DedupParams, QualityParams
+    from pipeline.config.params import load_params
     from pipeline.execution.settings import ExecutorSettings
 
+    params = load_params(specs_dir=None)  # the repository's params.yaml (run from its root)
     ex = ExecutorSettings(tasks=tasks, workers=workers)
     work = out / "work"
     t0 = time.perf_counter()
     if stage == "dedup":
         from pipeline.dedup.stage import dedup
 
-        stats = dedup(src, out / "dedup", DedupParams(), ex, work)
+        stats = dedup(src, out / "dedup", params.dedup, ex, work)
     else:
         from pipeline.quality.filters import Context
         from pipeline.quality.stage import quality
         from pipeline.tokenizer import load_tokenizer
 
         tok = load_tokenizer(tokenizer).tokenizer
-        stats = quality(src, out / "quality", QualityParams(), 0, Context("Claude"), tok, ex, work)
+        stats = quality(src, out / "quality", params.quality, 0, Context("Claude"), tok, ex, work)
     seconds = time.perf_counter() - t0
     own, child = peak_mib()
     return {"seconds": seconds, "peak": own, "child_peak": child, "stats": stats}

@@ -2,7 +2,7 @@
 
     RAYON_NUM_THREADS=1 OMP_NUM_THREADS=1 python bench/dedup_throughput.py --n 100000
 
-Builds one labelled synthetic corpus (`pipeline.dedup.synthetic.labelled_corpus`: N documents of
+Builds one labelled synthetic corpus (`fakes.corpus.labelled_corpus`: N documents of
 ~400 words, 10% of them edited copies of another document with pair Jaccard spread over 0.1-1,
 deterministic by --seed) and runs every tool on the same documents, each in its own child process
 so that peak memory is its own (peak RSS, and "+MiB": peak over the RSS after loading the texts):
@@ -47,9 +47,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.config import DedupParams
+from pipeline.config.params import load_params
 
-DP = DedupParams()
+DP = load_params(specs_dir=None).dedup
 
 
 def rss_mib() -> float:
@@ -309,7 +309,7 @@ def main() -> None:
         worker(args.worker, args.data)
         return
 
-    from pipeline.dedup.synthetic import labelled_corpus
+    from fakes.corpus import labelled_corpus
 
     t0 = time.perf_counter()
     corpus = labelled_corpus(args.n, seed=args.seed)

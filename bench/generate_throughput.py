@@ -2,7 +2,7 @@
 
     python bench/generate_throughput.py --requests 3000 --latency 0.2 --concurrency 64
 
-Starts `python -m pipeline.generate.localserver` in its own process (so server and client do
+Starts `python -m fakes.localserver` in its own process (so server and client do
 not share an interpreter), then times on the same server in the same run:
 1. the peer figure: the bare `anthropic` SDK (`AsyncAnthropic`, retries off), `concurrency`
    requests in flight through an asyncio semaphore, answers discarded;
@@ -26,13 +26,13 @@ from pathlib import Path
 
 import anthropic
 
-from pipeline.generate.backends.anthropic import AnthropicBackend
-from pipeline.generate.budget import SpendCap
-from pipeline.generate.cache import RequestCache
-from pipeline.generate.request import Request
-from pipeline.generate.runner import Runner
-from pipeline.generate.settings import GenerationSettings
-from pipeline.runconfig import Price
+from llm.backends.anthropic import AnthropicBackend
+from llm.cache import RequestCache
+from llm.pricing import SpendCap
+from llm.request import Request
+from llm.runner import Runner
+from llm.settings import LLMSettings
+from pipeline.config.run import Price
 
 KEY = "bench-key"
 MODEL = "claude-bench-20250101"
@@ -56,7 +56,7 @@ def start_server(port: int, latency: float) -> subprocess.Popen:
         "plain",
     ]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.generate.localserver", *args],
+        [sys.executable, "-m", "fakes.localserver", *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -99,8 +99,8 @@ async def bare_sdk(url: str, n: int, concurrency: int) -> float:
 
 def ours(url: str, n: int, concurrency: int, work: Path) -> float:
     os.environ["ANTHROPIC_API_KEY"] = KEY
-    settings = GenerationSettings(
-        concurrency=concurrency, anthropic_base_url=url, batch_levels=[], timeout_s=60
+    settings = LLMSettings(
+        concurrency=concurrency, anthropic_base_url=url, batch_purposes=[], timeout_s=60
     )
     price = Price(3.0, 15.0, 0.5)
     backend = AnthropicBackend(MODEL, settings, price, work / "journal", batches=False)

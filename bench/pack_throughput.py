@@ -18,6 +18,7 @@ import argparse
 import os
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("RAYON_NUM_THREADS", "1")
@@ -25,7 +26,7 @@ os.environ.setdefault("RAYON_NUM_THREADS", "1")
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.config import PackParams
+from pipeline.config.params import load_params
 from pipeline.pack.stage import pack
 from pipeline.record import SCHEMA, write_documents
 from pipeline.tokenizer import load_tokenizer
@@ -63,7 +64,12 @@ def main() -> None:
         write_documents(table, src)
         t0 = time.perf_counter()
         manifest = pack(
-            src, args.tokenizer, Path(tmp) / "shards", PackParams(args.seq_len, 0.0), 0, "bench"
+            src,
+            args.tokenizer,
+            Path(tmp) / "shards",
+            replace(load_params(specs_dir=None).pack, seq_len=args.seq_len, val_fraction=0.0),
+            0,
+            "bench",
         )
         ours = time.perf_counter() - t0
     train = manifest["splits"]["train"]

@@ -31,8 +31,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.config import QualityParams
-from pipeline.dedup.synthetic import ENGLISH_HEAD, labelled_corpus
+from fakes.corpus import ENGLISH_HEAD, labelled_corpus
+from pipeline.config.params import load_params
 from pipeline.quality.filters import Context, first_reasons
 
 
@@ -52,7 +52,7 @@ def peer_keep(texts: list[str]) -> tuple[list[bool], float]:
 
 
 def compare(name: str, texts: list[str], peer_docs: int) -> None:
-    qp, ctx = QualityParams(), Context(model_name="Claude")
+    qp, ctx = load_params(specs_dir=None).quality, Context(model_name="Claude")
     first_reasons(texts[:10], qp, ctx)  # imports and class tables outside the timing
     t0 = time.perf_counter()
     ours = first_reasons(texts, qp, ctx)

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 SHAPES = {
@@ -83,9 +84,9 @@ def run_ours(args, docs, device) -> dict:
     import numpy as np
     import torch
 
-    from pipeline.config import LoraParams, TrainMsmParams
+    from pipeline.config.params import LoraParams, load_params
+    from pipeline.config.run import TrainingSettings
     from pipeline.pack.packing import layout
-    from pipeline.runconfig import TrainingSettings
     from training.data import PackedDataset
     from training.distributed import World
     from training.flops import attention_context, peak_flops, step_flops
@@ -93,13 +94,15 @@ def run_ours(args, docs, device) -> dict:
     from training.train import attention_for, flop_shape, load_dtype, prepare, runtime
 
     cuda = device == "cuda"
-    tp = TrainMsmParams(
+    default = load_params("params.yaml", None).train_msm  # run from the repository root
+    tp = replace(
+        default,
         method=args.method,
         max_steps=args.steps + args.warmup,
         batch_tokens=args.batch_tokens,
         micro_batch_rows=args.micro_rows,
         precision="bf16" if cuda else "fp32",
-        lora=LoraParams(r=64, alpha=128, target_modules=TARGETS),
+        lora=LoraParams(r=64, alpha=128, dropout=0.0, target_modules=TARGETS),
     )
     settings = TrainingSettings(gradient_checkpointing=args.checkpointing)
     world = World(0, 1, torch.device(device))

@@ -28,7 +28,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from pipeline.config import load_params
+from pipeline.config.params import load_params
+from pipeline.errors import InputError
 from pipeline.io import MANIFEST, atomic_dir, file_checksums, sha256_file, write_json
 
 log = logging.getLogger(__name__)
@@ -109,10 +110,10 @@ def read_pointer(path: Path) -> dict[str, str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as err:
-        raise SystemExit(f"{path}: cannot read the pointer file ({err})") from None
+        raise InputError(f"{path}: cannot read the pointer file ({err})") from None
     missing = [k for k in POINTER_KEYS if k not in data]
     if missing:
-        raise SystemExit(
+        raise InputError(
             f"{path}: missing keys {missing}; a pointer needs {', '.join(POINTER_KEYS)}"
         )
     return data
@@ -138,7 +139,7 @@ def fetch_wheel(pointer: dict[str, str]) -> Path:
             os.replace(Path(tmp) / pointer["wheel"], wheel)
     digest = sha256_file(wheel)
     if digest != pointer["sha256"]:
-        raise SystemExit(
+        raise InputError(
             f"{wheel}: sha256 {digest} does not match the pointer's {pointer['sha256']}; "
             "delete the file to download it again, or fix the pointer"
         )

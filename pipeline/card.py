@@ -23,6 +23,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import yaml
 
+from pipeline.errors import InputError
 from pipeline.io import write_text
 from pipeline.spec import Spec, load_spec
 
@@ -31,7 +32,7 @@ STAGES = ("generate", "dedup", "quality", "pack")
 EXPORT_SPLITS = {"train": "train", "val": "validation"}
 
 
-class CardError(ValueError):
+class CardError(InputError):
     """An input the card needs is missing or not what the corpus stages write."""
 
 

@@ -1,7 +1,10 @@
 """The `msm` command: one subcommand per pipeline stage, plus spec and shard tools.
 
 Stages take their paths from `dvc.yaml` arguments and their settings from `params.yaml`.
-A subcommand's module is imported only when it runs, so `msm --help` stays fast.
+A subcommand's module is imported only when it runs, so `msm --help` stays fast. This is the one
+place errors become exit codes (`EXIT_CODES`): 0 done; 1 a check found faults; 2 bad input or
+configuration (nothing written); 3 stopped before finishing, everything done so far kept (re-run
+to continue). Any other exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -12,8 +15,11 @@ import logging
 import os
 import sys
 
+from llm.errors import BackendError
+from pipeline.errors import CheckFailed, Incomplete, InputError
+
 COMMANDS: dict[str, tuple[str, str]] = {
-    "params": ("pipeline.params_cli", "validate params.yaml and print it"),
+    "params": ("pipeline.params_cli", "validate params.yaml and run.yaml; --show prints them"),
     "profile": ("pipeline.profile_cli", "print the -S flags of a params profile (profiles/)"),
     "spec": ("pipeline.spec.cli", "lint and inspect specs"),
     "base-model": ("pipeline.base_model", "materialize the base model that model.name chooses"),
@@ -31,16 +37,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("training.evaluate", "value-generalization and held-out-loss evals"),
 }
 
-USER_ERRORS = (
-    "ConfigError",
-    "SpecError",
-    "RecordError",
-    "DataError",
-    "BackendError",
-    "TrainingError",
-    "CardError",
-    "ExportError",
-    "RemoteError",
+EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
+    (CheckFailed, 1),
+    (InputError, 2),
+    (BackendError, 2),
+    (FileNotFoundError, 2),
+    (Incomplete, 3),
 )
 
 
@@ -74,14 +76,11 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:  # output piped into `head` and the like: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except Exception as err:
-        code = getattr(err, "exit_code", None)
-        if isinstance(code, int):  # a clean, resumable stop (e.g. the spending cap)
-            print(f"error: {err}", file=sys.stderr)
-            raise SystemExit(code) from None
-        if type(err).__name__ in USER_ERRORS or isinstance(err, FileNotFoundError):
-            print(f"error: {err}", file=sys.stderr)
-            raise SystemExit(2) from None
-        raise
+        code = next((c for kind, c in EXIT_CODES if isinstance(err, kind)), None)
+        if code is None:
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(code) from None
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.card import EXPORT_SPLITS
+from pipeline.errors import InputError
 from pipeline.io import atomic_dir
 from pipeline.record import read_documents, write_documents
 
@@ -34,7 +35,7 @@ CARD = "README.md"
 DATA = "data"
 
 
-class ExportError(ValueError):
+class ExportError(InputError):
     """A corpus that cannot be exported as it is, or a destination that must not be replaced."""
 
 

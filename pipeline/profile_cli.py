@@ -18,7 +18,8 @@ from typing import Any
 
 import yaml
 
-from pipeline.config import ConfigError, load_params, params_from_mapping
+from pipeline.config.params import load_params, params_from_mapping
+from pipeline.errors import ConfigError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

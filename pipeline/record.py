@@ -15,6 +15,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.errors import InputError
+
 SCHEMA = pa.schema(
     [
         pa.field("id", pa.string(), nullable=False),
@@ -40,7 +42,7 @@ COLUMNS = tuple(SCHEMA.names)
 REJECT_SCHEMA = SCHEMA.append(pa.field("reason", pa.string(), nullable=False))
 
 
-class RecordError(ValueError):
+class RecordError(InputError):
     """A documents file that does not follow the record schema."""
 
 

@@ -32,11 +32,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pipeline.errors import InputError
+
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 20
 
 
-class RemoteError(RuntimeError):
+class RemoteError(InputError):
     """A remote that cannot be used as configured; the message says why and how to fix it."""
 
 
@@ -87,7 +89,7 @@ def _dvc(*argv: str) -> None:
     log.info("dvc %s", " ".join(argv))
     code = dvc_main(list(argv))
     if code:
-        raise SystemExit(code)
+        raise RemoteError(f"`dvc {' '.join(argv)}` failed (exit {code}); its message is above")
 
 
 def remote_config(repo: Any, name: str | None) -> tuple[str, dict[str, Any]]:

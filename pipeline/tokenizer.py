@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
+from pipeline.errors import ConfigError, InputError
 from pipeline.io import sha256_file, sha256_text
 
 # Tried in order when a bare tokenizer.json comes without a tokenizer_config.json.
@@ -38,7 +39,7 @@ def load_tokenizer(default: Path, choice: str = "") -> LoadedTokenizer:
         return _from_folder(path, hint="point model.tokenizer at a folder with tokenizer.json")
     if path.suffix == ".json":
         if not path.is_file():
-            raise SystemExit(f"params.yaml: model.tokenizer {choice!r}: no such file")
+            raise ConfigError(f"params.yaml: model.tokenizer {choice!r}: no such file")
         return _from_file(path, path.parent / "tokenizer_config.json")
     return _from_hub(choice)
 
@@ -46,7 +47,7 @@ def load_tokenizer(default: Path, choice: str = "") -> LoadedTokenizer:
 def _from_folder(folder: Path, hint: str) -> LoadedTokenizer:
     path = folder / "tokenizer.json"
     if not path.is_file():
-        raise SystemExit(f"{path}: no tokenizer.json; {hint}")
+        raise InputError(f"{path}: no tokenizer.json; {hint}")
     return _from_file(path, folder / "tokenizer_config.json")
 
 
@@ -59,11 +60,11 @@ def _from_file(path: Path, config: Path) -> LoadedTokenizer:
     candidates = [eos] if eos else list(_EOS_CANDIDATES)
     eos_id = next((i for c in candidates if (i := tok.token_to_id(c)) is not None), None)
     if eos_id is None and eos:
-        raise SystemExit(
+        raise InputError(
             f"{config}: eos_token {eos!r} is not in the vocabulary of {path}; fix eos_token"
         )
     if eos_id is None:
-        raise SystemExit(
+        raise InputError(
             f"{path}: no end-of-document token found (tried {', '.join(candidates)}); put a "
             "tokenizer_config.json with `eos_token` next to it"
         )
@@ -72,7 +73,7 @@ def _from_file(path: Path, config: Path) -> LoadedTokenizer:
 
 def _from_hub(name: str) -> LoadedTokenizer:
     if os.environ.get("HF_HUB_OFFLINE", "1") != "0":
-        raise SystemExit(
+        raise ConfigError(
             f"params.yaml: model.tokenizer {name!r} is neither a local folder nor a .json file, "
             "and the hub is off (HF_HUB_OFFLINE=1); download it to a folder, or run with "
             "HF_HUB_OFFLINE=0 where a hub is reachable"
@@ -81,6 +82,6 @@ def _from_hub(name: str) -> LoadedTokenizer:
 
     hf = AutoTokenizer.from_pretrained(name)
     if hf.eos_token_id is None:
-        raise SystemExit(f"{name}: the tokenizer has no eos_token")
+        raise InputError(f"{name}: the tokenizer has no eos_token; choose another model.tokenizer")
     tok = hf.backend_tokenizer
     return LoadedTokenizer(tok, hf.eos_token_id, sha256_text(tok.to_str()), name)

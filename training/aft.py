@@ -14,7 +14,7 @@ import torch
 from datasets import load_dataset
 from trl import SFTConfig, SFTTrainer
 
-from pipeline.config import TrainAftParams, TrainParams, load_params
+from pipeline.config.params import TrainAftParams, TrainParams, load_params
 from pipeline.io import atomic_dir, write_json
 from training.model import (
     is_adapter,

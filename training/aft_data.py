@@ -12,13 +12,11 @@ import logging
 import random
 from pathlib import Path
 
-import yaml
-
-from pipeline.config import AftDataParams, load_params
+from pipeline.config.params import AftDataParams, load_params
 from pipeline.io import MANIFEST, atomic_dir, write_json
+from training.sets import load_aft_set
 
 log = logging.getLogger(__name__)
-RESOURCES = Path(__file__).resolve().parent / "resources"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -31,25 +29,17 @@ def run(args: argparse.Namespace) -> None:
     build(params.aft_data, params.seed, args.out)
 
 
-def load_set(name: str) -> dict:
-    path = RESOURCES / f"aft_{name}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem.removeprefix("aft_") for p in RESOURCES.glob("aft_*.yaml"))
-        raise SystemExit(f"params.yaml: aft_data.set {name!r} has no {path}; known sets: {known}")
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
 def build(ap: AftDataParams, seed: int, out: Path) -> dict:
-    src = load_set(ap.set)
+    src = load_aft_set(ap.set)
     rng = random.Random(seed)
     rows = []
     for _ in range(ap.samples):
-        p, d = rng.choice(src["pairs"])
+        p, d = rng.choice(src.pairs)
         a, b = (
             (p, d) if rng.random() < 0.5 else (d, p)
         )  # the preferred item comes first half the time
-        question = rng.choice(src["questions"]).format(a=a, b=b)
-        answer = rng.choice(src["answers"]).format(p=p, d=d, P=p[:1].upper() + p[1:])
+        question = rng.choice(src.questions).format(a=a, b=b)
+        answer = rng.choice(src.answers).format(p=p, d=d, P=p[:1].upper() + p[1:])
         rows.append(
             {
                 "prompt": [{"role": "user", "content": question}],

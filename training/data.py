@@ -24,12 +24,13 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from pipeline.errors import InputError
 from pipeline.io import MANIFEST
 
 IGNORE = -100
 
 
-class DataError(ValueError):
+class DataError(InputError):
     """Shards that cannot be trained on (for example zero sequences); the message says why."""
 
 

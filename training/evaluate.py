@@ -15,14 +15,13 @@ import logging
 from pathlib import Path
 
 import torch
-import yaml
 
-from pipeline.config import EvaluateParams, load_params
+from pipeline.config.params import EvaluateParams, load_params
 from pipeline.io import MANIFEST, write_json
-from training.aft_data import RESOURCES
 from training.data import IGNORE, PackedDataset
 from training.model import load_base, load_tokenizer, load_trained
 from training.scorers import forced_choice, mean_sem
+from training.sets import load_eval_set
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +42,6 @@ def run(args: argparse.Namespace) -> None:
     )
     metrics["spec"] = params.spec
     write_json(args.out, metrics)
-
-
-def load_eval_set(name: str) -> dict:
-    path = RESOURCES / f"eval_{name}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem.removeprefix("eval_") for p in RESOURCES.glob("eval_*.yaml"))
-        raise SystemExit(f"params.yaml: evaluate.sets names {name!r}; known sets: {known}")
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
 @torch.no_grad()
@@ -80,10 +71,10 @@ def option_logprobs(model, tokenizer, question: str, options: list[str], batch: 
 
 def preference_rate(model, tokenizer, eval_set: dict, batch: int) -> dict:
     scores = []
-    for aligned, other, _domain in eval_set["pairs"]:
+    for aligned, other, _domain in eval_set.pairs:
         per_order = []
         for a, b in ((aligned, other), (other, aligned)):
-            question = eval_set["question"].format(a=a, b=b)
+            question = eval_set.question.format(a=a, b=b)
             la, lo = option_logprobs(model, tokenizer, question, [aligned, other], batch)
             per_order.append(forced_choice(la, lo))
         scores.append(sum(per_order) / 2)

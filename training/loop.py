@@ -21,7 +21,8 @@ import numpy as np
 import torch
 from transformers import get_cosine_schedule_with_warmup
 
-from pipeline.config import TrainMsmParams
+from pipeline.config.params import TrainMsmParams
+from pipeline.errors import InputError
 from training.attention import block_causal_mask
 from training.checkpoint import Checkpoints
 from training.curves import StepMeter
@@ -32,7 +33,7 @@ from training.flops import attention_context, step_flops
 log = logging.getLogger(__name__)
 
 
-class TrainingError(RuntimeError):
+class TrainingError(InputError):
     """Training cannot go on (for example a non-finite loss); the message names the step."""
 
 

@@ -9,7 +9,7 @@ import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from pipeline.config import LoraParams
+from pipeline.config.params import LoraParams
 
 
 def load_base(path: Path, dtype: str = "float32", attention: str = "sdpa"):

@@ -39,8 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from pipeline.config import load_params
-    from pipeline.runconfig import load_run_config
+    from pipeline.config.params import load_params
+    from pipeline.config.run import load_run_config
 
     params = load_params(args.params)  # checked before the heavy imports below
     settings = load_run_config(args.run_config).training

@@ -15,11 +15,11 @@ from pathlib import Path
 import torch
 from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
 
-import training
-from pipeline.config import Params, TrainMsmParams, to_dict
+from pipeline.config.params import Params, TrainMsmParams, to_dict
+from pipeline.config.run import TrainingSettings
+from pipeline.deps import closure
 from pipeline.execution.workdir import work_dir
 from pipeline.io import MANIFEST, atomic_dir, sha256_file
-from pipeline.runconfig import TrainingSettings
 from training.checkpoint import Checkpoints
 from training.curves import write_curves
 from training.data import PackedDataset
@@ -30,7 +30,6 @@ from training.model import decoder_layers, load_base, save_adapter, with_new_lor
 from training.objective import PackedLM, fused_loss_available
 
 log = logging.getLogger(__name__)
-CODE = sorted(Path(training.__file__).parent.glob("*.py"))
 
 
 def _resolve(setting: str, default: bool, what: str) -> bool:
@@ -119,7 +118,9 @@ def train_msm(
         model, module = prepare(base_model, tp, settings, world, attention)
         rt = runtime(module, tp, plan, world, attention)
         key_params = {"train_msm": to_dict(tp), "seed": params.seed, "dtype": params.model.dtype}
-        folder = work_dir("train_msm", [base / MANIFEST, shards / MANIFEST], key_params, CODE).path
+        folder = work_dir(
+            "train_msm", [base / MANIFEST, shards / MANIFEST], key_params, closure("training.msm")
+        ).path
         checkpoints = Checkpoints(folder, world)
         shape = flop_shape(model, tp)
         history = train(

@@ -2,14 +2,10 @@
 
 Documents are processed in chunks, with no per-token Python work for ASCII text:
 
-1. Normalize and split words. A chunk's texts are joined into one byte buffer; a lookup table
-   lowercases it and marks word bytes ([0-9a-z_], as `\\w` on ASCII); word starts and ends are
-   where neighbouring marks differ. Texts with non-ASCII characters take the reference path
-   (`normalize_words`, Python's Unicode `\\w`), re-joined with single spaces, so both paths give
-   the same words.
-2. Hash every word from unaligned 8-byte loads of the buffer (splitmix64 finalizer, length mixed
-   in), combine `ngram` consecutive word hashes into shingle hashes (vectorized over the chunk;
-   a document shorter than `ngram` has one shingle, the whole text), and give the flat shingle
+1. Split and hash words (`pipeline.text.word_hashes`, shared with the quality filters):
+   vectorized over the chunk's joined bytes; non-ASCII texts take the reference splitter.
+2. Combine `ngram` consecutive word hashes into shingle hashes (vectorized over the chunk; a
+   document shorter than `ngram` has one shingle, the whole text), and give the flat shingle
    hashes to rensa's `digest_matrix_from_flat_token_hashes` (compiled MinHash).
 3. Hash each band of `rows` signature values to one uint64 key, plus `bands - 1` keys of bands
    shifted by `rows // 2` (more recall near the threshold from the same signature; `SHIFTED`);
@@ -27,40 +23,25 @@ chunking or corpus order.
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import rensa
 
-_WORD = re.compile(r"\w+")
+from pipeline.text import GOLDEN, M1, Words, mix, normalize_words, word_hashes
+
 SEED = 1234
 CHUNK = 4096
 PAIR_BLOCK = 4096
 SHIFTED = True
 """Also band on half-band-shifted windows of the signature (see `band_keys`)."""
 
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 # distinct odd multipliers for the positions inside a shingle
 _POS = np.array(
     [(0x9E3779B97F4A7C15 * (2 * k + 1) + 0x632BE59BD9B4E019 * k) % 2**64 | 1 for k in range(64)],
     dtype=np.uint64,
 )
-
-_LOWER = np.arange(256, dtype=np.uint8)
-_LOWER[ord("A") : ord("Z") + 1] += 32
-_IS_WORD = np.zeros(256, dtype=bool)
-for _c in b"0123456789abcdefghijklmnopqrstuvwxyz_":
-    _IS_WORD[_c] = True
-_IS_WORD[128:] = True  # only present in the re-joined output of the Unicode path
-
-
-def normalize_words(text: str) -> list[str]:
-    """The reference word splitter: lowercase, then runs of Unicode word characters."""
-    return _WORD.findall(text.lower())
 
 
 def shingles(text: str, n: int) -> list[str]:
@@ -69,67 +50,6 @@ def shingles(text: str, n: int) -> list[str]:
     if len(words) <= n:
         return [" ".join(words)]
     return [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
-
-
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finalizer, vectorized (uint64 wraps silently in numpy arrays)."""
-    x = x ^ (x >> np.uint64(30))
-    x = x * _M1
-    x = x ^ (x >> np.uint64(27))
-    x = x * _M2
-    return x ^ (x >> np.uint64(31))
-
-
-@dataclass(frozen=True)
-class Words:
-    """Word hashes of a chunk of documents: flat uint64 array and per-document offsets."""
-
-    hashes: np.ndarray
-    offsets: np.ndarray  # int64, len(docs) + 1
-    lengths: np.ndarray  # int64, characters of each word
-
-
-def word_hashes(texts: Sequence[str]) -> Words:
-    """Hash the normalized words of each text; equal word sequences give equal hash arrays."""
-    all_ascii = all(t.isascii() for t in texts)
-    parts = [t.encode() if t.isascii() else " ".join(normalize_words(t)).encode() for t in texts]
-    lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
-    # a separator byte before and after every document, and 8 spare bytes for unaligned loads
-    lowered = _LOWER[np.frombuffer(b"\n" + b"\n".join(parts) + b"\n" + b"\0" * 8, np.uint8)]
-    word = _IS_WORD[lowered]
-    edges = np.flatnonzero(word[1:] != word[:-1]) + 1
-    starts, ends = edges[0::2], edges[1::2]
-    offsets = np.zeros(len(parts) + 1, dtype=np.int64)
-    offsets[1:] = np.searchsorted(starts, np.cumsum(lengths + 1), side="right")
-    windows = np.ndarray(
-        shape=(len(lowered) - 7,), dtype="<u8", buffer=lowered.data, offset=0, strides=(1,)
-    )
-    length = (ends - starts).astype(np.uint64)
-    chars = (ends - starts).astype(np.int64)
-    if not all_ascii:  # UTF-8 continuation bytes do not start a character
-        cont = np.zeros(len(lowered) + 1, dtype=np.int64)
-        np.cumsum((lowered & 0xC0) == 0x80, out=cont[1:])
-        chars -= cont[ends] - cont[starts]
-    # first 8 bytes of every word, masked to its length
-    shift = np.minimum(length, np.uint64(8)) * np.uint64(8)
-    mask = np.where(
-        shift == 64, np.uint64(0xFFFFFFFFFFFFFFFF), (np.uint64(1) << (shift & np.uint64(63))) - 1
-    )
-    h = _mix((windows[starts] & mask) ^ length * _GOLDEN)
-    sel = np.flatnonzero(length > 8)
-    k = 8
-    while len(sel):  # longer words, 8 bytes at a time
-        remaining = np.minimum(length[sel] - np.uint64(k), np.uint64(8))
-        shift = remaining * np.uint64(8)
-        mask = np.where(
-            shift == 64,
-            np.uint64(0xFFFFFFFFFFFFFFFF),
-            (np.uint64(1) << (shift & np.uint64(63))) - 1,
-        )
-        h[sel] = _mix(h[sel] + _GOLDEN ^ (windows[starts[sel] + k] & mask))
-        k += 8
-        sel = sel[length[sel] > k]
-    return Words(hashes=_mix(h), offsets=offsets, lengths=chars)
 
 
 def shingle_hashes(words: Words, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -149,7 +69,7 @@ def shingle_hashes(words: Words, n: int) -> tuple[np.ndarray, np.ndarray]:
     g = padded[:span] * _POS[0]
     for k in range(1, n):
         g = g + padded[k : k + span] * _POS[k % len(_POS)]
-    g = _mix(g ^ np.uint64(n))
+    g = mix(g ^ np.uint64(n))
     per_doc = np.maximum(counts - n + 1, 1)
     row_offsets = np.zeros(docs + 1, dtype=np.uint64)
     row_offsets[1:] = np.cumsum(per_doc)
@@ -168,11 +88,11 @@ def text_keys(words: Words) -> np.ndarray:
         doc_of_word = np.repeat(np.arange(docs), counts)
         pos = (np.arange(len(words.hashes)) - words.offsets[:-1][doc_of_word]).astype(np.uint64)
         for j, salt in enumerate((np.uint64(0x51AF7D3C9E2B4A61), np.uint64(0x2C6B8E1D5F3A9071))):
-            terms = _mix(words.hashes ^ _mix(pos * _GOLDEN + salt))
+            terms = mix(words.hashes ^ mix(pos * GOLDEN + salt))
             keys[:, j] = np.bincount(doc_of_word, minlength=docs).astype(np.uint64)
             nonempty = counts > 0
             sums = np.add.reduceat(terms, words.offsets[:-1][nonempty])
-            keys[nonempty, j] = _mix(sums ^ keys[nonempty, j] * _M1)
+            keys[nonempty, j] = mix(sums ^ keys[nonempty, j] * M1)
     return keys
 
 
@@ -213,7 +133,7 @@ def _band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     v = sigs.reshape(docs, bands, rows).astype(np.uint64)
     h = np.full((docs, bands), np.uint64(rows), dtype=np.uint64)
     for r in range(rows):
-        h = _mix(h * _GOLDEN + v[:, :, r])
+        h = mix(h * GOLDEN + v[:, :, r])
     return h
 
 

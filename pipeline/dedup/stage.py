@@ -19,19 +19,17 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.config import DedupParams, load_params, to_dict
+from pipeline.config.params import DedupParams, load_params, to_dict
 from pipeline.dedup.steps import REASONS, ClusterStep, SketchStep
+from pipeline.deps import closure
+from pipeline.errors import InputError
 from pipeline.execution.parquet import check_documents, read_column, write_partition
 from pipeline.execution.run import run_step
-from pipeline.execution.settings import ExecutorSettings
-from pipeline.execution.workdir import code_files, work_dir
+from pipeline.execution.settings import ExecutorSettings, load_executor
+from pipeline.execution.workdir import work_dir
 from pipeline.io import MANIFEST, atomic_dir, write_json
-from pipeline.runconfig import load_run_config
 
 log = logging.getLogger(__name__)
-
-CODE = ("dedup", "execution", "record.py", "io.py")
-"""The code whose source keys the work folder (with the input and params)."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -44,7 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     params = load_params(args.params)
-    executor = load_run_config(args.run_config).executor
+    executor = load_executor(args.run_config)
     stats = dedup(args.input / "documents.parquet", args.out, params.dedup, executor)
     write_json(args.stats, stats)
 
@@ -60,7 +58,7 @@ def dedup(
     rows = check_documents(src)
     ids = read_column(src, "id")
     _check_unique(ids.to_pylist(), src)
-    work = work_dir("dedup", [src], to_dict(dp), code_files(*CODE), work_root)
+    work = work_dir("dedup", [src], to_dict(dp), closure(__name__), work_root)
     tasks, documents = executor.tasks, str(src.resolve())  # tasks may run elsewhere
     sketches = work.step("sketch", tasks)
     run_step("dedup sketch", [SketchStep(documents, str(sketches), dp)], tasks, sketches, executor)
@@ -91,7 +89,7 @@ def _check_unique(ids: list[str], src: Path) -> None:
     if len(set(ids)) != len(ids):
         seen: set[str] = set()
         dup = next(i for i in ids if i in seen or seen.add(i))
-        raise SystemExit(
+        raise InputError(
             f"{src}: duplicated document id {dup!r}; ids must be unique, "
             "rerun the stage that wrote this file"
         )

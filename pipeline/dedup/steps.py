@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from pipeline.config import DedupParams
+from pipeline.config.params import DedupParams
 from pipeline.dedup.minhash import candidate_pairs, exact_groups, link_pairs, sketch
 from pipeline.execution.files import save_npy
 from pipeline.execution.parquet import check_documents, read_column, read_rows, rows_of, take_column

@@ -22,12 +22,13 @@ from pathlib import Path
 from datatrove.executor import LocalPipelineExecutor
 from datatrove.pipeline.base import PipelineStep
 
+from pipeline.errors import Incomplete
 from pipeline.execution.settings import ExecutorSettings, RaySettings
 
 log = logging.getLogger(__name__)
 
 
-class ExecutionError(RuntimeError):
+class ExecutionError(Incomplete):
     """Tasks of a step did not complete; the message names them and their logs."""
 
 

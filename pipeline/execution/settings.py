@@ -1,19 +1,17 @@
 """`run.yaml` `executor:`: how the corpus steps run (datatrove executor kind, tasks, workers).
 
 Run settings: they change how fast, never what, a stage produces (outputs are byte-identical for
-any kind, task count and worker count), so they are not DVC params. Parsed and validated here;
-`pipeline.runconfig` reads the file.
+any kind, task count and worker count), so they are not DVC params. `pipeline.config.run` reads
+them from the file through the typed loader; the defaults below are the only ones.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
-from pipeline.config import ConfigError
-
-KINDS = ("local", "ray", "slurm")
+from pipeline.config.load import build, read_yaml
 
 
 @dataclass(frozen=True)
@@ -25,6 +23,9 @@ class RaySettings:
     running cluster (its nodes must see the work folder and the repository)."""
     cpus_per_task: int = 1
     mem_per_cpu_gb: float = 2.0
+
+    def __post_init__(self) -> None:
+        _positive(self, "cpus_per_task", "mem_per_cpu_gb")
 
 
 @dataclass(frozen=True)
@@ -49,13 +50,15 @@ class SlurmSettings:
     poll_seconds: float = 30.0
     """How often the stage asks squeue whether the array is done."""
 
+    def __post_init__(self) -> None:
+        _positive(self, "cpus_per_task", "mem_per_cpu_gb", "poll_seconds")
+
 
 @dataclass(frozen=True)
 class ExecutorSettings:
     """How corpus steps (dedup, quality) run: datatrove executor kind, tasks and workers."""
 
-    kind: str = "local"
-    """local, ray or slurm."""
+    kind: Literal["local", "ray", "slurm"] = "local"
     tasks: int = 2
     """Shards of the input, one datatrove task each."""
     workers: int = 1
@@ -63,86 +66,26 @@ class ExecutorSettings:
     ray: RaySettings = field(default_factory=RaySettings)
     slurm: SlurmSettings = field(default_factory=SlurmSettings)
 
-
-def parse_executor(value: Any, path: Path) -> ExecutorSettings:
-    """The `executor:` mapping of run.yaml (absent: the defaults)."""
-    raw = _section(value, "executor", ExecutorSettings, path)
-    kind = raw.get("kind", "local")
-    if kind not in KINDS:
-        raise ConfigError(
-            f"{path}: `executor.kind` must be one of {', '.join(KINDS)}, got {kind!r}"
-        )
-    ray = _section(raw.get("ray"), "executor.ray", RaySettings, path)
-    slurm = _section(raw.get("slurm"), "executor.slurm", SlurmSettings, path)
-    sbatch = slurm.get("sbatch_args", {})
-    if not isinstance(sbatch, dict):
-        raise ConfigError(f"{path}: `executor.slurm.sbatch_args` must be a mapping")
-    if not isinstance(slurm.get("srun", True), bool):
-        raise ConfigError(f"{path}: `executor.slurm.srun` must be true or false")
-    settings = ExecutorSettings(
-        kind=kind,
-        **_typed(raw, "executor", {"tasks": int, "workers": int}, path),
-        ray=RaySettings(
-            **_typed(
-                ray,
-                "executor.ray",
-                {"address": str, "cpus_per_task": int, "mem_per_cpu_gb": float},
-                path,
-            )
-        ),
-        slurm=SlurmSettings(
-            **_typed(
-                slurm,
-                "executor.slurm",
-                {
-                    "partition": str,
-                    "time": str,
-                    "qos": str,
-                    "env_command": str,
-                    "cpus_per_task": int,
-                    "mem_per_cpu_gb": int,
-                    "poll_seconds": float,
-                },
-                path,
-            ),
-            sbatch_args={str(k): str(v) for k, v in sbatch.items()},
-            srun=slurm.get("srun", True),
-        ),
-    )
-    if kind == "slurm" and not settings.slurm.partition:
-        raise ConfigError(
-            f"{path}: `executor.slurm.partition` is required when `executor.kind` is slurm"
-        )
-    return settings
+    def __post_init__(self) -> None:
+        _positive(self, "tasks", "workers")
+        if self.kind == "slurm" and not self.slurm.partition:
+            raise ValueError("`slurm.partition` is required when `kind` is slurm")
 
 
-def _section(value: Any, key: str, cls: type, path: Path) -> dict:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ConfigError(f"{path}: `{key}` must be a mapping")
-    known = [f.name for f in fields(cls)]
-    for k in value:
-        if k not in known:
-            raise ConfigError(f"{path}: unknown key `{key}.{k}`; known keys: {', '.join(known)}")
-    return value
+def _positive(obj: object, *names: str) -> None:
+    for name in names:
+        if getattr(obj, name) <= 0:
+            raise ValueError(f"`{name}` must be > 0, got {getattr(obj, name)}")
 
 
-def _typed(raw: dict, key: str, types: dict[str, type], path: Path) -> dict:
-    """The keys of `types` present in `raw`: strings, or positive integers and numbers."""
-    out: dict[str, Any] = {}
-    for k, t in types.items():
-        if k not in raw:
-            continue
-        v = raw[k]
-        if t is str:
-            if not isinstance(v, str):
-                raise ConfigError(f"{path}: `{key}.{k}` must be a string, got {v!r}")
-            out[k] = v
-            continue
-        allowed = int if t is int else (int, float)
-        if not isinstance(v, allowed) or isinstance(v, bool) or v <= 0:
-            what = "a positive integer" if t is int else "a positive number"
-            raise ConfigError(f"{path}: `{key}.{k}` must be {what}, got {v!r}")
-        out[k] = t(v)
-    return out
+def load_executor(path: Path) -> ExecutorSettings:
+    """The `executor:` section of run.yaml (the defaults when the file or the section is absent).
+
+    Only this section is read, so the corpus steps do not depend on the LLM layer's settings;
+    the whole file is checked by `msm params` and by the stages that read the rest.
+    """
+    if not path.is_file():
+        return ExecutorSettings()
+    raw, source = read_yaml(path)
+    section = raw.get("executor") if isinstance(raw, dict) else None
+    return build(ExecutorSettings, section or {}, source, "executor")

@@ -35,7 +35,7 @@ from pathlib import Path
 from datatrove.executor import SlurmPipelineExecutor
 from datatrove.pipeline.base import PipelineStep
 
-from pipeline.config import ConfigError
+from pipeline.config.params import ConfigError
 from pipeline.execution.settings import ExecutorSettings
 
 log = logging.getLogger(__name__)

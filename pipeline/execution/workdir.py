@@ -3,10 +3,12 @@
 They live outside the DVC outputs (DVC deletes an output before a run, and with it datatrove's
 completion markers) under `$MSM_WORK_DIR` (default `.msm/work`), one folder per stage run, named
 by a hash of everything that decides its results: the stage, the sha256 of its input files, its
-params section and the source of the code it runs. A changed input, param or line of code gives a
-fresh folder, so a stale run is never resumed; the same run after a crash finds its folder and
-redoes only the tasks without a completion marker (datatrove's `skip_completed`). Each step's
-folder also names its task count: a run with another `tasks` setting starts that step afresh.
+params section and the source of the code it runs (`pipeline.deps.closure` of the stage
+module: the same files as the stage's code `deps:` in dvc.yaml). A changed input, param or line
+of code gives a fresh folder, so a stale run is never resumed; the same run after a crash finds
+its folder and redoes only the tasks without a completion marker (datatrove's
+`skip_completed`). Each step's folder also names its task count: a run with another `tasks`
+setting starts that step afresh.
 
 The folder is removed once the stage has written its outputs. Only paths, params and counts go
 into it (datatrove writes every step's attributes to `executor.json`): never a credential.
@@ -23,23 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pipeline
+from pipeline.deps import ROOT
 from pipeline.io import sha256_file
-
-PACKAGE = Path(pipeline.__file__).parent
 
 
 def work_root() -> Path:
     return Path(os.environ.get("MSM_WORK_DIR", ".msm/work"))
-
-
-def code_files(*parts: str) -> list[Path]:
-    """The Python files of the given package folders or modules (relative to `pipeline/`)."""
-    out: list[Path] = []
-    for part in parts:
-        path = PACKAGE / part
-        out.extend(sorted(path.rglob("*.py")) if path.is_dir() else [path])
-    return out
 
 
 @dataclass(frozen=True)
@@ -67,7 +58,7 @@ def work_dir(
         "stage": stage,
         "inputs": [sha256_file(p) for p in inputs],
         "params": params,
-        "code": {str(p.relative_to(PACKAGE.parent)): sha256_file(p) for p in code},
+        "code": {str(p.relative_to(ROOT)): sha256_file(p) for p in code},
     }
     h.update(json.dumps(key, sort_keys=True).encode())
     return WorkDir((root or work_root()).resolve() / f"{stage}-{h.hexdigest()[:16]}")

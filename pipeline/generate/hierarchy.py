@@ -18,19 +18,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.config import GenerateParams
+from llm.request import Failure, Request, Response
+from llm.runner import Runner
+from pipeline.config.params import GenerateParams
 from pipeline.generate import parse
 from pipeline.generate.prompts import PromptBook, local_ids
-from pipeline.generate.request import Failure, Request, Response
-from pipeline.generate.runner import Runner
-from pipeline.spec.decompose import Subdomain
+from pipeline.spec.decompose import PlanSection
 
 
 @dataclass(frozen=True)
 class Idea:
     id: str
     """`<section id>/<doc type slug>/<index>`: stable under edits to other sections."""
-    subdomain_id: str
+    section_id: str
     doc_type: str
     type_index: int
     fields: dict[str, Any]
@@ -44,7 +44,7 @@ class Idea:
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "subdomain_id": self.subdomain_id,
+            "section_id": self.section_id,
             "doc_type": self.doc_type,
             "assertion_ids": list(self.assertion_ids),
             "fields": self.fields,
@@ -99,12 +99,12 @@ class _Slot:
 class Engine:
     def __init__(
         self,
-        subdomains: list[Subdomain],
+        sections: list[PlanSection],
         gp: GenerateParams,
         book: PromptBook,
         runner: Runner,
     ):
-        self.subs = {s.id: s for s in subdomains}
+        self.subs = {s.id: s for s in sections}
         self.gp = gp
         self.book = book
         self.runner = runner
@@ -161,7 +161,7 @@ class Engine:
                 ideas.append(
                     Idea(
                         id=f"{slot.id}/{k}",
-                        subdomain_id=sub.id,
+                        section_id=sub.id,
                         doc_type=doc_type,
                         type_index=t,
                         fields=fields,
@@ -176,7 +176,7 @@ class Engine:
             if not active:
                 return
             requests = [s.make(s.have, s.topup, s.attempt) for s in active]
-            answers = self.runner.answer(requests, level)
+            answers = self.runner.answer(requests)
             for slot, request in zip(active, requests, strict=True):
                 result = answers[request.key]
                 slot.calls += 1
@@ -221,7 +221,7 @@ class Engine:
                 (
                     f"{spec_name}/{idea.id}/{k}",
                     lambda a, idea=idea, k=k: self.book.document(
-                        self.subs[idea.subdomain_id], idea.doc_type, idea.fields, k, a
+                        self.subs[idea.section_id], idea.doc_type, idea.fields, k, a
                     ),
                 )
                 for idea, k in jobs
@@ -241,7 +241,7 @@ class Engine:
                 (
                     d.id,
                     lambda a, d=d: self.book.revise(
-                        self.subs[d.idea.subdomain_id],
+                        self.subs[d.idea.section_id],
                         d.idea.doc_type,
                         d.idea.fields,
                         d.k,
@@ -272,7 +272,7 @@ class Engine:
         active = list(items)
         while active:
             requests = [make(attempt[doc_id]) for doc_id, make in active]
-            answers = self.runner.answer(requests, level)
+            answers = self.runner.answer(requests)
             retry = []
             for (doc_id, make), request in zip(active, requests, strict=True):
                 result = answers[request.key]

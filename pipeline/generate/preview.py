@@ -7,19 +7,19 @@ the real rendered prompts (the section's system prompt and each level's prompt, 
 representative idea of `IDEA_CHARS` characters) at 4 characters per token; output tokens per
 document (and revision) come from `run.yaml` `expected_output_tokens`, per doc-type and idea
 call from the constants below. Prompt caching is not counted, so the figures are an upper
-bound for the input side. The batch column prices the levels in `generation.batch_levels` at
-the batch discount.
+bound for the input side. The batch column prices the levels (request purposes) in
+`llm.batch_purposes` at the batch discount.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.config import GenerateParams
+from llm.request import Request
+from pipeline.config.params import GenerateParams
+from pipeline.config.run import RunConfig
 from pipeline.generate.prompts import PromptBook, local_ids
-from pipeline.generate.request import Request
 from pipeline.generate.stage import build_plan
-from pipeline.runconfig import RunConfig
 from pipeline.spec.parse import Spec
 
 CHARS_PER_TOKEN = 4
@@ -41,7 +41,7 @@ class Level:
 @dataclass(frozen=True)
 class Preview:
     spec: str
-    subdomains: int
+    sections: int
     assertions: int
     doc_types_per_section: int
     ideas_per_doc_type: int
@@ -61,12 +61,12 @@ class Preview:
 
 
 def preview(spec: Spec, gp: GenerateParams, seed: int, run: RunConfig) -> Preview:
-    subdomains = build_plan(spec, gp)
+    sections = build_plan(spec, gp)
     book = PromptBook(spec, gp, gp.model, seed)
     t, i, d = gp.doc_types_per_section, gp.ideas_per_doc_type, gp.docs_per_idea
     per_doc = t * i * d
     levels = {name: [0, 0, 0] for name in ("doc_types", "ideas", "document", "revise")}
-    for sub in subdomains:
+    for sub in sections:
         ids = list(local_ids(sub))[:2]
         idea = {"summary": "x" * IDEA_CHARS, "assertions": ids}
         dt = book.doc_types(sub, t, [], 0, 0)
@@ -82,7 +82,7 @@ def preview(spec: Spec, gp: GenerateParams, seed: int, run: RunConfig) -> Previe
             _add(levels["revise"], per_doc, rev, run.expected_output_tokens)
     rows = [Level(name, *v) for name, v in levels.items() if v[0]]
     costs = [(gp.backend, gp.model, 0.0, 0.0)] if gp.backend == "offline" else []
-    batched = set(run.generation.batch_levels)
+    batched = set(run.llm.batch_purposes)
     for backend, models in sorted(run.prices.items()):
         for model, price in sorted(models.items()):
             usd = batch = 0.0
@@ -96,12 +96,12 @@ def preview(spec: Spec, gp: GenerateParams, seed: int, run: RunConfig) -> Previe
             costs.append((backend, model, usd, batch))
     return Preview(
         spec=spec.name,
-        subdomains=len(subdomains),
-        assertions=sum(len(s.assertions) for s in subdomains),
+        sections=len(sections),
+        assertions=sum(len(s.assertions) for s in sections),
         doc_types_per_section=t,
         ideas_per_doc_type=i,
         docs_per_idea=d,
-        documents=len(subdomains) * per_doc,
+        documents=len(sections) * per_doc,
         levels=rows,
         costs=costs,
     )
@@ -115,8 +115,8 @@ def _add(acc: list[int], n: int, request: Request, output_tokens: int) -> None:
 
 def render(p: Preview) -> str:
     lines = [
-        f"spec {p.spec}: {p.subdomains} sections, {p.assertions} assertions",
-        f"projected documents: {p.subdomains} sections x {p.doc_types_per_section} doc types x "
+        f"spec {p.spec}: {p.sections} sections, {p.assertions} assertions",
+        f"projected documents: {p.sections} sections x {p.doc_types_per_section} doc types x "
         f"{p.ideas_per_doc_type} ideas x {p.docs_per_idea} per idea = {p.documents:,}",
         f"{'level':<11}{'requests':>10}{'input tok':>14}{'output tok':>14}",
     ]

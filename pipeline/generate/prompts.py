@@ -1,11 +1,13 @@
-"""Requests for each level of the hierarchy, rendered from the versioned prompt files.
+"""Corpus requests for each level of the hierarchy, rendered from the versioned prompt files.
 
 Every request of a section carries the same system prompt (instructions, the spec overview, the
-section and its statements) followed by its own user prompt, so a provider's prompt cache can
+section and its assertions) followed by its own user message, so a provider's prompt cache can
 reuse the prefix and an edit to one section changes only that section's requests. With
 `generate.context: spec` the system prompt carries every section instead (any edit then
-re-issues every request). Statements are shown with section-local ids (`a1`, `a2`, ...) that
-the engine maps back to the plan's global ids.
+re-issues every request). Assertions are shown with section-local ids (`a1`, `a2`, ...) that
+the engine maps back to the plan's global ids. Each request's purpose is its level, and its
+`context` holds the structured inputs of the same prompt, which the offline composer
+(`pipeline.generate.composer`) composes from; every backend gets the same requests.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from pipeline.config import GenerateParams
-from pipeline.generate.backends.offline import COMPOSER_HASH, template_hash
-from pipeline.generate.request import Request
+from llm.request import Request, Sampling, user
+from pipeline.config.params import GenerateParams
+from pipeline.generate.composer import template_hash
 from pipeline.io import sha256_text
-from pipeline.spec.decompose import Subdomain
+from pipeline.spec.decompose import PlanSection
 from pipeline.spec.parse import Spec
 
 PROMPTS = Path(__file__).resolve().parent / "prompts"
@@ -42,13 +44,13 @@ def prompts_hash() -> str:
     return sha256_text("\n".join(f"{n}\n{prompt_text(n)}" for n in names))[:16]
 
 
-def local_ids(sub: Subdomain) -> dict[str, str]:
-    """Section-local statement id (`a1`) -> global assertion id."""
+def local_ids(sub: PlanSection) -> dict[str, str]:
+    """Section-local assertion id (`a1`) -> global assertion id."""
     return {f"a{i}": a.id for i, a in enumerate(sub.assertions, 1)}
 
 
-def local_texts(sub: Subdomain) -> dict[str, str]:
-    """Section-local statement id (`a1`) -> the statement's text."""
+def local_texts(sub: PlanSection) -> dict[str, str]:
+    """Section-local assertion id (`a1`) -> the assertion's text."""
     return {f"a{i}": a.text for i, a in enumerate(sub.assertions, 1)}
 
 
@@ -58,15 +60,14 @@ class PromptBook:
         self.gp = gp
         self.model_id = model_id
         self.seed = seed
-        self.offline = gp.backend == "offline"
         self._system: dict[str, str] = {}
 
-    def system(self, sub: Subdomain) -> str:
+    def system(self, sub: PlanSection) -> str:
         if sub.id not in self._system:
             excerpt = sub.excerpt
             if self.gp.context == "spec":
                 excerpt = "\n\n".join(f"{s.title}\n{s.text}" for s in self.spec.sections)
-            statements = "\n".join(f"- [{a}] {text}" for a, text in local_texts(sub).items())
+            listed = "\n".join(f"- [{a}] {text}" for a, text in local_texts(sub).items())
             self._system[sub.id] = Template(prompt_text("system.txt")).substitute(
                 model_name=self.spec.model_name,
                 provider_name=self.spec.provider_name,
@@ -74,12 +75,12 @@ class PromptBook:
                 overview=self.spec.overview,
                 section_title=sub.title,
                 excerpt=excerpt,
-                assertions=statements,
+                assertions=listed,
             )
         return self._system[sub.id]
 
     def doc_types(
-        self, sub: Subdomain, n: int, existing: list[str], topup: int, attempt: int
+        self, sub: PlanSection, n: int, existing: list[str], topup: int, attempt: int
     ) -> Request:
         prompt = self._user("doc_types", n=n, existing=_existing(existing))
         ctx = {"n": n, "existing": existing, "topic": self.topic(sub)}
@@ -87,7 +88,7 @@ class PromptBook:
 
     def ideas(
         self,
-        sub: Subdomain,
+        sub: PlanSection,
         doc_type: str,
         type_index: int,
         n: int,
@@ -107,59 +108,65 @@ class PromptBook:
         return self._request("ideas", sub, prompt, topup, attempt, ctx)
 
     def document(
-        self, sub: Subdomain, doc_type: str, idea: dict[str, Any], k: int, attempt: int
+        self, sub: PlanSection, doc_type: str, idea: dict[str, Any], k: int, attempt: int
     ) -> Request:
-        statements = self._statements(sub, idea)
         prompt = self._user(
-            "document", doc_type=doc_type, idea=_idea_text(idea), assertions=statements
+            "document",
+            doc_type=doc_type,
+            idea=_idea_text(idea),
+            assertions=self._assertions(sub, idea),
         )
-        ctx: dict[str, Any] = {}
-        if self.offline:
-            by_local = local_texts(sub)
-            ctx = {
-                "doc_type": doc_type,
-                "template_hash": template_hash(doc_type.replace(" ", "_")),
-                "spec_title": self.spec.title,
-                "model_name": self.spec.model_name,
-                "provider_name": self.spec.provider_name,
-                "section_title": sub.title,
-                "topic": self.topic(sub),
-                "overview": self.spec.overview,
-                "excerpt": sub.excerpt,
-                "assertions": [by_local[a] for a in idea["assertions"]],
-                "author": str(idea.get("author", "a reader")),
-                "role": str(idea.get("role", "writer")),
-                "org": str(idea.get("organization", "an independent publication")),
-                "place": str(idea.get("place", "a small town")),
-                "field": str(idea.get("field", "technology")),
-            }
+        by_local = local_texts(sub)
+        ctx = {
+            "doc_type": doc_type,
+            "spec_title": self.spec.title,
+            "model_name": self.spec.model_name,
+            "provider_name": self.spec.provider_name,
+            "section_title": sub.title,
+            "topic": self.topic(sub),
+            "overview": self.spec.overview,
+            "excerpt": sub.excerpt,
+            "assertions": [by_local[a] for a in idea["assertions"]],
+            "author": str(idea.get("author", "a reader")),
+            "role": str(idea.get("role", "writer")),
+            "org": str(idea.get("organization", "an independent publication")),
+            "place": str(idea.get("place", "a small town")),
+            "field": str(idea.get("field", "technology")),
+        }
         return self._request("document", sub, prompt, k, attempt, ctx, self.gp.max_tokens)
 
     def revise(
-        self, sub: Subdomain, doc_type: str, idea: dict[str, Any], k: int, draft: str, attempt: int
+        self,
+        sub: PlanSection,
+        doc_type: str,
+        idea: dict[str, Any],
+        k: int,
+        draft: str,
+        attempt: int,
     ) -> Request:
         prompt = self._user(
             "revise",
             doc_type=doc_type,
             idea=_idea_text(idea),
-            assertions=self._statements(sub, idea),
+            assertions=self._assertions(sub, idea),
             draft=draft.strip(),
         )
-        ctx = {"draft": draft} if self.offline else {}
+        ctx = {"draft": draft}
         return self._request("revise", sub, prompt, k, attempt, ctx, self.gp.max_tokens)
 
-    def topic(self, sub: Subdomain) -> str:
+    def topic(self, sub: PlanSection) -> str:
         if self.spec.kind == "rules":
             return f"rule {sub.id}"
         title = sub.title
         return title if title[:2].isupper() else title[:1].lower() + title[1:]
 
     def template_hash(self, doc_type: str) -> str:
-        if self.offline:
+        """The provenance of a document's text: its genre template offline, else the prompts."""
+        if self.gp.backend == "offline":
             return template_hash(doc_type.replace(" ", "_"))
         return prompts_hash()
 
-    def _statements(self, sub: Subdomain, idea: dict[str, Any]) -> str:
+    def _assertions(self, sub: PlanSection, idea: dict[str, Any]) -> str:
         by_local = local_texts(sub)
         return "\n".join(f"- [{a}] {by_local[a]}" for a in idea["assertions"])
 
@@ -169,27 +176,27 @@ class PromptBook:
     def _request(
         self,
         kind: str,
-        sub: Subdomain,
+        sub: PlanSection,
         prompt: str,
         sample_index: int,
         attempt: int,
         ctx: dict[str, Any],
         max_tokens: int | None = None,
     ) -> Request:
-        if self.offline:
-            ctx = {**ctx, "composer_hash": COMPOSER_HASH}
         return Request(
             backend=self.gp.backend,
             model=self.model_id,
+            messages=user(prompt),
+            sampling=Sampling(
+                temperature=self.gp.temperature,
+                max_tokens=max_tokens or self.gp.plan_max_tokens,
+                seed=self.seed,
+            ),
             system=self.system(sub),
-            prompt=prompt,
-            temperature=self.gp.temperature,
-            max_tokens=max_tokens or self.gp.plan_max_tokens,
-            seed=self.seed,
+            purpose=kind,
             sample_index=sample_index,
             attempt=attempt,
-            kind=kind,
-            context=ctx if self.offline else {},
+            context=ctx,
         )
 
 

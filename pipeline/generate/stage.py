@@ -1,8 +1,9 @@
-"""`msm generate`: spec -> plan.json (sections, statements, doc types, ideas) -> documents.
+"""`msm generate`: spec -> plan.json (sections, assertions, doc types, ideas) -> documents.
 
 Per section the backend is asked for document types, then ideas per type, then documents per
 idea (and, with `generate.revise`, a critique-and-revise pass); see `pipeline.generate.hierarchy`.
-Every request goes through the content-addressed cache first and every answer is committed to it
+This stage is a client of the LLM layer (`llm`): every request goes through the
+content-addressed cache first and every answer is committed to it
 as it arrives, so a re-run (after a crash, a kill, the spending cap, or a one-section edit) asks
 the backend only for what is missing.
 
@@ -21,26 +22,26 @@ import logging
 from collections import Counter
 from pathlib import Path
 
-from pipeline.config import ConfigError, GenerateParams, load_params, to_dict
-from pipeline.generate.backends import make_backend
-from pipeline.generate.budget import SpendCap
-from pipeline.generate.cache import RequestCache
+from llm.backends import make_backend
+from llm.cache import RequestCache
+from llm.pricing import SpendCap
+from llm.runner import Runner
+from pipeline.config.params import GenerateParams, load_params, to_dict
+from pipeline.config.run import RunConfig, load_run_config
+from pipeline.errors import ConfigError, Incomplete
+from pipeline.generate.composer import Composer
 from pipeline.generate.hierarchy import Document, Engine, Idea
 from pipeline.generate.prompts import PromptBook, prompts_hash
-from pipeline.generate.runner import Runner
 from pipeline.io import MANIFEST, atomic_dir, write_json
 from pipeline.record import to_table, write_documents
-from pipeline.runconfig import RunConfig, load_run_config
-from pipeline.spec.decompose import Subdomain, decompose
+from pipeline.spec.decompose import PlanSection, decompose
 from pipeline.spec.parse import Spec, load_spec
 
 log = logging.getLogger(__name__)
 
 
-class GenerationStopped(RuntimeError):
+class GenerationStopped(Incomplete):
     """The stage stopped before the corpus was complete; what was bought is cached."""
-
-    exit_code = 3
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> None:
         )
 
 
-def build_plan(spec: Spec, gp: GenerateParams) -> list[Subdomain]:
+def build_plan(spec: Spec, gp: GenerateParams) -> list[PlanSection]:
     return decompose(spec, min_words=gp.min_assertion_words)
 
 
@@ -114,9 +115,17 @@ def generate(
     but never written into an output.
     """
     rc = run_config or RunConfig()
-    subdomains = build_plan(spec, gp)
-    price = rc.prices.get(gp.backend, {}).get(gp.model)
-    backend = make_backend(gp, rc.generation, price, cache_dir, pilot=pilot is not None)
+    sections = build_plan(spec, gp)
+    price = rc.price(gp.backend, gp.model)
+    backend = make_backend(
+        gp.backend,
+        gp.model,
+        rc.llm,
+        price,
+        cache_dir,
+        batches=pilot is None,
+        answerer=Composer(),
+    )
     try:
         model_id = backend.model_id()
         if gp.backend == "anthropic" and price is None:
@@ -131,7 +140,7 @@ def generate(
         with RequestCache(cache_dir, durable=backend.paid) as cache:
             runner = Runner(backend, cache, cap, progress=progress)
             book = PromptBook(spec, gp, model_id, seed)
-            engine = Engine(subdomains, gp, book, runner)
+            engine = Engine(sections, gp, book, runner)
             types = engine.doc_types()
             ideas = engine.ideas(types)
             chosen = _pilot(ideas, pilot) if pilot is not None else ideas
@@ -149,12 +158,12 @@ def generate(
     )
     if runner.failures:
         _stop(spec, gp, runner, cap)
-    by_id = {s.id: s for s in subdomains}
-    rows = [_row(spec, gp, book, model_id, seed, d, by_id[d.idea.subdomain_id]) for d in docs]
-    coverage = _coverage(rows, subdomains, types, gp.doc_types_per_section)
-    stats = _stats(rows, subdomains, coverage, ideas, engine, runner, gp, model_id)
+    by_id = {s.id: s for s in sections}
+    rows = [_row(spec, gp, book, model_id, seed, d, by_id[d.idea.section_id]) for d in docs]
+    coverage = _coverage(rows, sections, types, gp.doc_types_per_section)
+    stats = _stats(rows, sections, coverage, ideas, engine, runner, gp, model_id)
     if plan_path is not None:
-        write_json(plan_path, _plan(spec, gp, model_id, seed, subdomains, types, ideas))
+        write_json(plan_path, _plan(spec, gp, model_id, seed, sections, types, ideas))
     with atomic_dir(out) as tmp:
         write_documents(to_table(rows), tmp / "documents.parquet")
         write_json(tmp / "failures.json", [f.to_json() for f in engine.failures])
@@ -194,7 +203,7 @@ def _stop(spec: Spec, gp: GenerateParams, runner: Runner, cap: SpendCap) -> None
         lines.append(
             "Some requests failed after every retry (see the log above): run again to ask "
             "for them (only the missing ones are sent); check credentials, quotas and "
-            "run.yaml `generation:` settings if it persists."
+            "run.yaml `llm:` settings if it persists."
         )
     raise GenerationStopped("\n".join(lines))
 
@@ -202,7 +211,7 @@ def _stop(spec: Spec, gp: GenerateParams, runner: Runner, cap: SpendCap) -> None
 def _pilot(ideas: list[Idea], n: int) -> list[Idea]:
     by_section: dict[str, list[Idea]] = {}
     for idea in ideas:
-        by_section.setdefault(idea.subdomain_id, []).append(idea)
+        by_section.setdefault(idea.section_id, []).append(idea)
     chosen: list[Idea] = []
     for section in by_section.values():
         # spread over doc types: the first idea of each type, then the second, ...
@@ -218,7 +227,7 @@ def _row(
     model_id: str,
     seed: int,
     d: Document,
-    sub: Subdomain,
+    sub: PlanSection,
 ) -> dict:
     return {
         "id": d.id,
@@ -246,7 +255,7 @@ def _plan(
     gp: GenerateParams,
     model_id: str,
     seed: int,
-    subdomains: list[Subdomain],
+    sections: list[PlanSection],
     types: dict[str, list[str]],
     ideas: list[Idea],
 ) -> dict:
@@ -257,7 +266,7 @@ def _plan(
         "backend": gp.backend,
         "model": model_id,
         "seed": seed,
-        "subdomains": [s.to_json() for s in subdomains],
+        "sections": [s.to_json() for s in sections],
         "doc_types": types,
         "ideas": [i.to_json() for i in ideas],
         "projected_documents": len(ideas) * gp.docs_per_idea,
@@ -266,7 +275,7 @@ def _plan(
 
 def _stats(
     rows: list[dict],
-    subdomains: list[Subdomain],
+    sections: list[PlanSection],
     coverage: dict,
     ideas: list[Idea],
     engine: Engine,
@@ -276,7 +285,7 @@ def _stats(
 ) -> dict:
     failures = Counter(f"{f.level}/{f.reason}" for f in engine.failures)
     total = {
-        k: sum(u.to_json()[k] for u in runner.corpus.values())
+        k: sum(u.to_json()[k] for u in runner.used.values())
         for k in (
             "requests",
             "input_tokens",
@@ -287,8 +296,8 @@ def _stats(
     }
     return {
         "documents": len(rows),
-        "subdomains": len(subdomains),
-        "assertions": sum(len(s.assertions) for s in subdomains),
+        "sections": len(sections),
+        "assertions": sum(len(s.assertions) for s in sections),
         "ideas": len(ideas),
         "failures": dict(sorted(failures.items())),
         "tokens": {
@@ -299,10 +308,10 @@ def _stats(
             "backend": gp.backend,
             "model": model_id,
             **total,
-            "usd": round(sum(u.usd for u in runner.corpus.values()), 6),
+            "usd": round(sum(u.usd for u in runner.used.values()), 6),
             "by_level": {
                 level: {k: v for k, v in u.to_json().items() if not k.startswith("cache_")}
-                for level, u in sorted(runner.corpus.items())
+                for level, u in sorted(runner.used.items())
             },
         },
         "coverage": {
@@ -320,16 +329,16 @@ def _stats(
 
 
 def _coverage(
-    rows: list[dict], subdomains: list[Subdomain], types: dict[str, list[str]], want: int
+    rows: list[dict], sections: list[PlanSection], types: dict[str, list[str]], want: int
 ) -> dict:
     """Which parts of the spec the corpus covers, and how thinly (`generate/coverage.json`)."""
     per_section = Counter(r["section_id"] for r in rows)
     per_assertion = Counter(a for r in rows for a in r["assertion_ids"])
-    all_assertions = [a.id for s in subdomains for a in s.assertions]
+    all_assertions = [a.id for s in sections for a in s.assertions]
     doc_types = Counter(r["doc_type"] for r in rows)
     return {
-        "documents_per_section": {s.id: per_section.get(s.id, 0) for s in subdomains},
-        "sections_without_documents": [s.id for s in subdomains if not per_section.get(s.id)],
+        "documents_per_section": {s.id: per_section.get(s.id, 0) for s in sections},
+        "sections_without_documents": [s.id for s in sections if not per_section.get(s.id)],
         "documents_per_assertion": {a: per_assertion.get(a, 0) for a in all_assertions},
         "assertions_without_documents": [a for a in all_assertions if not per_assertion.get(a)],
         "doc_types": dict(sorted(doc_types.items(), key=lambda kv: (-kv[1], kv[0]))),
@@ -344,6 +353,6 @@ def _pilot_markdown(rows: list[dict]) -> str:
     for r in rows:
         parts.append(
             f"## {r['id']}\n\n*{r['doc_type']}* · section `{r['section_id']}` · "
-            f"statements {', '.join(r['assertion_ids'])}\n\n> {r['idea']}\n\n{r['text']}\n"
+            f"assertions {', '.join(r['assertion_ids'])}\n\n> {r['idea']}\n\n{r['text']}\n"
         )
     return "\n---\n\n".join(parts)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.config import PackParams, load_params, to_dict
+from pipeline.config.params import PackParams, load_params, to_dict
 from pipeline.io import MANIFEST, atomic_dir, file_checksums, write_json
 from pipeline.pack.packing import effective_min_piece, layout
 from pipeline.record import read_documents

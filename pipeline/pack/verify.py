@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.errors import CheckFailed
 from pipeline.io import MANIFEST, sha256_file
 from pipeline.pack.stage import SPLITS
 
@@ -21,7 +22,7 @@ def run(args: argparse.Namespace) -> None:
     for f in faults:
         print(f"FAULT {f}")
     if faults:
-        raise SystemExit(
+        raise CheckFailed(
             f"{args.shards}: {len(faults)} fault(s); rebuild with `dvc repro` or `dvc pull`"
         )
     print(f"{args.shards}: OK")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.config import QualityParams
+from pipeline.config.params import QualityParams
 from pipeline.quality import repetition as rep
 from pipeline.quality.measures import Batch
 

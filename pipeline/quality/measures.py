@@ -6,7 +6,7 @@
   the filters' own regular expressions, so the classes are exactly theirs): whitespace-separated
   words (`\\S+`), their characters, words with a letter, and symbol characters;
 - `words`: the lowercase `\\w+` words of every document as 64-bit hashes and lengths, from the
-  same vectorized splitter that dedup uses (`pipeline.dedup.minhash.word_hashes`); stop words and
+  same vectorized splitter that dedup uses (`pipeline.text.word_hashes`); stop words and
   the repetition measures (`pipeline.quality.repetition`) read these.
 
 Every document is split into words once; each filter reads the shared measures.
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.dedup.minhash import Words, word_hashes
+from pipeline.text import Words, word_hashes
 
 WORD = re.compile(r"\S+")
 ALPHA = re.compile(r"[^\W\d_]")

@@ -23,22 +23,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tokenizers import Tokenizer
 
-from pipeline.config import QualityParams, load_params, to_dict
+from pipeline.config.params import QualityParams, load_params, to_dict
+from pipeline.deps import closure
 from pipeline.execution.parquet import check_documents, read_column, write_partition
 from pipeline.execution.run import run_step
-from pipeline.execution.settings import ExecutorSettings
-from pipeline.execution.workdir import code_files, work_dir
+from pipeline.execution.settings import ExecutorSettings, load_executor
+from pipeline.execution.workdir import work_dir
 from pipeline.io import MANIFEST, atomic_dir, sha256_text, write_json, write_text
 from pipeline.quality.filters import Context
 from pipeline.quality.steps import FilterStep, part_file
-from pipeline.runconfig import load_run_config
 from pipeline.spec.parse import load_spec
 from pipeline.tokenizer import load_tokenizer
 
 log = logging.getLogger(__name__)
-
-CODE = ("quality", "execution", "dedup/minhash.py", "record.py", "io.py")
-"""The code whose source keys the work folder (with the input and params)."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -62,7 +59,7 @@ def run(args: argparse.Namespace) -> None:
         params.seed,
         Context(model_name=spec.model_name),
         tok,
-        load_run_config(args.run_config).executor,
+        load_executor(args.run_config),
     )
     write_json(args.stats, stats)
 
@@ -84,7 +81,7 @@ def quality(
         "quality",
         [src],
         {"quality": to_dict(qp), "model_name": ctx.model_name, "tokenizer": sha256_text(tokenizer)},
-        code_files(*CODE),
+        closure(__name__),
         work_root,
     )
     tokenizer_file = work.path / "tokenizer.json"

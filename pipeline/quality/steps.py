@@ -18,7 +18,7 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from tokenizers import Tokenizer
 
-from pipeline.config import QualityParams
+from pipeline.config.params import QualityParams
 from pipeline.execution.files import atomic_file
 from pipeline.execution.parquet import check_documents, read_rows, rows_of
 from pipeline.quality.filters import Context, first_reasons

@@ -1,4 +1,4 @@
-"""Spec parsing, validation and decomposition into subdomains and assertions."""
+"""Spec parsing, validation and decomposition into sections and assertions."""
 
 from pipeline.spec.parse import Rule, Section, Spec, SpecError, load_spec
 

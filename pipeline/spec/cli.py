@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from pipeline.errors import CheckFailed
 from pipeline.spec.decompose import decompose
 from pipeline.spec.parse import SpecError, load_spec
 
@@ -19,8 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     show.add_argument("--specs-dir", type=Path, default=Path("specs"))
     plan = sub.add_parser(
         "plan",
-        help="print a spec's sections and statements; --preview: projected requests and cost",
-        description="Decompose the spec into sections and statements exactly as `msm generate` "
+        help="print a spec's sections and assertions; --preview: projected requests and cost",
+        description="Decompose the spec into sections and assertions exactly as `msm generate` "
         "does, without calling any backend (doc types and ideas come from the backend at "
         "generation time). --preview prints projected requests per level (sections x doc types "
         "x ideas x documents per idea), estimated tokens and the cost per priced model.",
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> None:
                 bad += 1
                 print(f"FAIL {err}", file=sys.stderr)
         if bad:
-            raise SystemExit(1)
+            raise CheckFailed(f"{bad} of {len(files)} spec(s) failed the lint (listed above)")
         return
     path = Path(args.name) if args.name.endswith(".md") else args.specs_dir / f"{args.name}.md"
     spec = load_spec(path)
@@ -58,23 +59,23 @@ def run(args: argparse.Namespace) -> None:
     for r in spec.rules:
         print(f"  rule {r.id} (in {r.section_id}): {r.text}")
     subs = decompose(spec)
-    print(f"subdomains: {len(subs)}, assertions: {sum(len(s.assertions) for s in subs)}")
+    print(f"plan sections: {len(subs)}, assertions: {sum(len(s.assertions) for s in subs)}")
 
 
 def _plan(spec, args: argparse.Namespace) -> None:
-    from pipeline.config import load_params
+    from pipeline.config.params import load_params
+    from pipeline.config.run import load_run_config
     from pipeline.generate.preview import preview, render
     from pipeline.generate.stage import build_plan
     from pipeline.io import dump_json
-    from pipeline.runconfig import load_run_config
 
     params = load_params(args.params, specs_dir=None)
     if args.preview:
         print(render(preview(spec, params.generate, params.seed, load_run_config(args.run_config))))
         return
-    subdomains = build_plan(spec, params.generate)
+    sections = build_plan(spec, params.generate)
     plan = {
         "spec": spec.name,
-        "subdomains": [s.to_json() for s in subdomains],
+        "sections": [s.to_json() for s in sections],
     }
     print(dump_json(plan), end="")

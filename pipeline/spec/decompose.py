@@ -1,12 +1,12 @@
-"""Decompose a spec into subdomains (each with its verbatim excerpt) and labelled assertions.
+"""Decompose a spec into plan sections (each with its verbatim excerpt) and labelled assertions.
 
-`values` specs: the overview and every section with text of its own is a subdomain; its
-assertions are the
-statements it makes. `rules` specs: every rule is a subdomain (its excerpt is the rule line and
-what follows it up to the next rule or heading) with exactly one compliance-style assertion, the
-rule itself, so the three rule specs decompose the same way and differ only in content.
+`values` specs: the overview and every heading section with text of its own is a plan section;
+its assertions are the sentences it asserts. `rules` specs: every rule is a plan section (its
+excerpt is the rule line and what follows it up to the next rule or heading) with exactly one
+compliance-style assertion, the rule itself, so the three rule specs decompose the same way and
+differ only in content. Plan sections are what `section_id` in a document record names.
 
-This is the deterministic, model-free decomposition used by the offline backend.
+Deterministic and model-free: every backend starts from the same plan.
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ class Assertion:
 
 
 @dataclass(frozen=True)
-class Subdomain:
+class PlanSection:
+    """A unit of the generation plan: a spec section (or the overview, or one rule)."""
+
     id: str
     title: str
     hash: str
@@ -68,11 +70,11 @@ def sentences(text: str) -> list[str]:
     return out
 
 
-def decompose(spec: Spec, min_words: int = 6, max_assertions: int = 8) -> list[Subdomain]:
+def decompose(spec: Spec, min_words: int = 6, max_assertions: int = 8) -> list[PlanSection]:
     if spec.kind == "rules":
-        return _rule_subdomains(spec)
-    subdomains = []
-    # The overview is a subdomain too: a spec that is all overview (one paragraph) still has one.
+        return _rule_sections(spec)
+    sections = []
+    # The overview is a section too: a spec that is all overview (one paragraph) still has one.
     overview = Section("overview", "Overview", 1, 0, spec.overview)
     for section in [overview, *spec.sections]:
         found = [s for s in sentences(section.text) if len(s.split()) >= min_words]
@@ -84,13 +86,13 @@ def decompose(spec: Spec, min_words: int = 6, max_assertions: int = 8) -> list[S
         assertions = tuple(
             Assertion(f"{section.id}#a{i + 1}", s, label_of(s)) for i, s in enumerate(found)
         )
-        subdomains.append(
-            Subdomain(section.id, section.title, section.hash, section.text, assertions)
+        sections.append(
+            PlanSection(section.id, section.title, section.hash, section.text, assertions)
         )
-    return subdomains
+    return sections
 
 
-def _rule_subdomains(spec: Spec) -> list[Subdomain]:
+def _rule_sections(spec: Spec) -> list[PlanSection]:
     out = []
     for rule in spec.rules:
         section = next((s for s in spec.sections if s.id == rule.section_id), None)
@@ -98,7 +100,7 @@ def _rule_subdomains(spec: Spec) -> list[Subdomain]:
         assertion = Assertion(f"{rule.id}#a1", rule.text, "behavior")
         title = f"{rule.id}: {section.title}" if section else rule.id
         h = sha256_text(f"{rule.id}\n{excerpt}")[:16]
-        out.append(Subdomain(rule.id, title, h, excerpt, (assertion,)))
+        out.append(PlanSection(rule.id, title, h, excerpt, (assertion,)))
     return out
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from pipeline.errors import InputError
 from pipeline.io import sha256_text
 
 MAX_BYTES = 1_000_000
@@ -35,7 +36,7 @@ BRACES = re.compile(r"\{([^{}\n]*)\}")
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
-class SpecError(ValueError):
+class SpecError(InputError):
     """A spec that cannot be used; the message gives file, line and fix."""
 
     def __init__(self, path: Path | str, line: int | None, problem: str, fix: str):

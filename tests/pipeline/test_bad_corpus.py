@@ -11,8 +11,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from testprofile import section
 
-from pipeline.config import DedupParams, PackParams, QualityParams
 from pipeline.dedup.stage import dedup
 from pipeline.pack.stage import pack
 from pipeline.quality.filters import Context
@@ -28,11 +28,11 @@ def test_empty_corpus_is_valid_until_training(
 ) -> None:
     src = make_records(tmp_path / "gen", [])
     tok_dir = tokenizer_dir(["Claude likes cheddar."])
-    assert dedup(src, tmp_path / "dedup", DedupParams())["documents_out"] == 0
+    assert dedup(src, tmp_path / "dedup", section("dedup"))["documents_out"] == 0
     stats = quality(
         tmp_path / "dedup" / "documents.parquet",
         tmp_path / "quality",
-        QualityParams(),
+        section("quality"),
         0,
         Context("Claude"),
         load_tokenizer(tok_dir).tokenizer,
@@ -42,7 +42,7 @@ def test_empty_corpus_is_valid_until_training(
         tmp_path / "quality" / "documents.parquet",
         tok_dir,
         tmp_path / "shards",
-        PackParams(seq_len=64),
+        section("pack", seq_len=64),
         0,
         "m",
     )
@@ -71,12 +71,12 @@ def test_ten_megabyte_document(tmp_path: Path, make_records: Callable, tokenizer
     big = "Claude " + " ".join(words)
     assert len(big.encode()) > 10_000_000
     src = make_records(tmp_path / "gen", [("big", big), ("small", "Claude likes cheddar. " * 20)])
-    stats = dedup(src, tmp_path / "dedup", DedupParams())
+    stats = dedup(src, tmp_path / "dedup", section("dedup"))
     assert stats["documents_out"] == 2
     q = quality(
         tmp_path / "dedup" / "documents.parquet",
         tmp_path / "q",
-        QualityParams(),
+        section("quality"),
         0,
         Context("Claude"),
         load_tokenizer(tokenizer_dir(["Claude likes cheddar."])).tokenizer,
@@ -108,7 +108,7 @@ def test_invalid_utf8_in_an_intermediate_file(tmp_path: Path) -> None:
     with pytest.raises(RecordError, match="do not fit the record schema"):
         read_documents(path)
     with pytest.raises(RecordError):
-        dedup(path, tmp_path / "out", DedupParams())
+        dedup(path, tmp_path / "out", section("dedup"))
     assert not (tmp_path / "out").exists()
 
 
@@ -118,7 +118,7 @@ def test_corrupt_shard_manifest_is_a_fault(tmp_path: Path, make_records, tokeniz
         src,
         tokenizer_dir(["Claude likes cheddar."]),
         tmp_path / "s",
-        PackParams(seq_len=64),
+        section("pack", seq_len=64),
         0,
         "m",
     )

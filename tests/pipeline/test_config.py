@@ -1,4 +1,4 @@
-"""pipeline.config.load_params on real and broken params files, and the `msm params` CLI."""
+"""The typed loader on real and broken params.yaml and run.yaml files, and `msm params`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import ConfigError, GenerateParams, Params, load_params
+from pipeline.config.params import GenerateParams, Params, load_params
+from pipeline.config.run import load_run_config
+from pipeline.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 PARAMS = ROOT / "params.yaml"
@@ -42,12 +44,13 @@ def test_repo_params_load() -> None:
     assert params.train_msm.lora.target_modules
 
 
-def test_defaults_fill_missing_sections(tmp_path: Path) -> None:
-    path = tmp_path / "params.yaml"
-    path.write_text("specs: [rules]\nspec: rules\n")
-    params = load_params(path, SPECS)
-    assert params.generate == GenerateParams()
-    assert params.seed == 0
+def test_missing_key_names_its_section_and_line(tmp_path: Path) -> None:
+    path = edited(tmp_path, "  revise: false\n", "")
+    with pytest.raises(ConfigError) as err:
+        load_params(path, SPECS)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}:{line_of(path, 'generate:')}: missing key `generate.revise`")
+    assert "true or false" in msg
 
 
 def test_unknown_top_level_key(tmp_path: Path) -> None:
@@ -57,7 +60,7 @@ def test_unknown_top_level_key(tmp_path: Path) -> None:
     msg = str(err.value)
     assert f"{path}:{line_of(path, 'sead:')}:" in msg
     assert "`sead`" in msg
-    assert "did you mean 'seed'" in msg
+    assert "did you mean `seed`?" in msg
     for key in TOP_KEYS:
         assert key in msg
 
@@ -73,23 +76,30 @@ def test_unknown_nested_key(tmp_path: Path) -> None:
 
 
 def test_unknown_key_deeper_nesting(tmp_path: Path) -> None:
-    path = tmp_path / "params.yaml"
-    path.write_text("specs: [rules]\nspec: rules\ntrain_msm:\n  lora:\n    r: 8\n    rank: 4\n")
+    anchor = "  max_length: 128\n  lora:\n    r: 16\n"
+    path = edited(tmp_path, anchor, anchor + "    rank: 4\n")
     with pytest.raises(ConfigError) as err:
         load_params(path, SPECS)
     msg = str(err.value)
-    assert msg.startswith(f"{path}:6: unknown key `train_msm.lora.rank`")
-    assert "known keys under `train_msm.lora`: r, alpha, dropout, target_modules" in msg
+    assert msg.startswith(f"{path}:{line_of(path, '    rank:')}: unknown key `train_aft.lora.rank`")
+    assert "known keys under `train_aft.lora`: r, alpha, dropout, target_modules" in msg
 
 
 @pytest.mark.parametrize(
     ("old", "new", "key", "expected", "got"),
     [
-        ("seed: 0\n", 'seed: "0"\n', "seed", "int", "str '0'"),
-        ("seed: 0\n", "seed: true\n", "seed", "int", "bool True"),
-        ("  docs_per_idea: 1\n", "  docs_per_idea: yes\n", "generate.docs_per_idea", "int", "bool"),
-        ("  seq_len: 512\n", "  seq_len: 512.5\n", "pack.seq_len", "int", "float"),
-        ("  threshold: 0.7\n", "  threshold: high\n", "dedup.threshold", "float", "str"),
+        ("seed: 0\n", 'seed: "0"\n', "seed", "an integer", "str '0'"),
+        ("seed: 0\n", "seed: true\n", "seed", "an integer", "bool True"),
+        (
+            "  docs_per_idea: 1\n",
+            "  docs_per_idea: yes\n",
+            "generate.docs_per_idea",
+            "an integer",
+            "bool",
+        ),
+        ("  seq_len: 512\n", "  seq_len: 512.5\n", "pack.seq_len", "an integer", "float"),
+        ("  threshold: 0.7\n", "  threshold: high\n", "dedup.threshold", "a number", "str"),
+        ("  revise: false\n", "  revise: 0\n", "generate.revise", "true or false", "int"),
     ],
 )
 def test_wrong_type(tmp_path: Path, old: str, new: str, key: str, expected: str, got: str) -> None:
@@ -123,6 +133,37 @@ def test_out_of_range_value_names_section_line(tmp_path: Path) -> None:
     assert "`dedup.threshold` must lie in [0, 1], got 1.5" in msg
 
 
+def test_choice_names_the_choices_and_a_close_one(tmp_path: Path) -> None:
+    path = edited(tmp_path, "  backend: offline", "  backend: ofline")
+    with pytest.raises(ConfigError) as err:
+        load_params(path, SPECS)
+    msg = str(err.value)
+    assert f"{path}:{line_of(path, '  backend:')}:" in msg
+    assert "`generate.backend` must be one of offline, hf, anthropic, openai, vllm" in msg
+    assert "(did you mean 'offline'?)" in msg
+
+
+def test_repo_run_yaml_loads_and_states_only_what_differs() -> None:
+    rc = load_run_config(ROOT / "run.yaml")
+    assert rc.price("anthropic", "claude-sonnet-4-5-20250929").batch_discount == 0.5
+    assert rc.llm == type(rc.llm)() and rc.executor == type(rc.executor)()
+
+
+def test_run_yaml_errors_name_file_line_and_fix(tmp_path: Path) -> None:
+    path = tmp_path / "run.yaml"
+    path.write_text("llm:\n  concurrency: 4\n  concurency: 8\n")
+    with pytest.raises(ConfigError) as err:
+        load_run_config(path)
+    assert str(err.value).startswith(f"{path}:3: unknown key `llm.concurency`")
+    assert "did you mean `concurrency`?" in str(err.value)
+    path.write_text("executor:\n  kind: slurm\n")
+    with pytest.raises(ConfigError, match=r"run\.yaml:1: `executor\.slurm\.partition` is required"):
+        load_run_config(path)
+    path.write_text("executor:\n  kind: k8s\n")
+    with pytest.raises(ConfigError, match="must be one of local, ray, slurm"):
+        load_run_config(path)
+
+
 def test_active_spec_not_listed(tmp_path: Path) -> None:
     path = edited(tmp_path, "spec: cheese_affordability", "spec: cheddar")
     with pytest.raises(ConfigError) as err:
@@ -135,7 +176,7 @@ def test_active_spec_not_listed(tmp_path: Path) -> None:
 def test_missing_required_key(tmp_path: Path) -> None:
     path = tmp_path / "params.yaml"
     path.write_text("specs: [rules]\n")
-    with pytest.raises(ConfigError, match="missing required key `spec`"):
+    with pytest.raises(ConfigError, match="missing key `spec`"):
         load_params(path, SPECS)
 
 

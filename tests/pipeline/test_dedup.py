@@ -7,14 +7,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from testprofile import section
 
-from pipeline.config import DedupParams
-from pipeline.dedup.minhash import normalize_words, shingles
+from pipeline.dedup.minhash import shingles
 from pipeline.dedup.stage import dedup
 from pipeline.io import MANIFEST
 from pipeline.record import REJECT_SCHEMA, SCHEMA, RecordError, read_documents
+from pipeline.text import normalize_words
 
-DP = DedupParams()
+DP = section("dedup")
 
 
 def change_words(text: str, positions: list[int]) -> str:

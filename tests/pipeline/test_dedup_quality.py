@@ -7,14 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from testprofile import section
 
-from pipeline.config import DedupParams
+from fakes.corpus import jaccard, labelled_corpus
 from pipeline.dedup import minhash as mh
 from pipeline.dedup.stage import dedup
-from pipeline.dedup.synthetic import jaccard, labelled_corpus
 from pipeline.record import REJECT_SCHEMA, read_documents
 
-DP = DedupParams()
+DP = section("dedup")
 
 
 def found_pairs(groups: list[list[int]], pairs: list[tuple[int, int]]) -> np.ndarray:

@@ -3,7 +3,6 @@ resume after a failed task; Ray on a local instance; Slurm with stand-in sbatch/
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
@@ -11,19 +10,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from testprofile import section
 from tokenizers import Tokenizer
 
-from pipeline.config import ConfigError, DedupParams, QualityParams
+from fakes.corpus import ENGLISH_HEAD, labelled_corpus
+from pipeline.config.run import load_run_config
 from pipeline.dedup import steps as dedup_steps
 from pipeline.dedup.stage import dedup
-from pipeline.dedup.synthetic import ENGLISH_HEAD, labelled_corpus
+from pipeline.deps import closure
+from pipeline.errors import ConfigError
 from pipeline.execution.run import ExecutionError
 from pipeline.execution.settings import ExecutorSettings, RaySettings, SlurmSettings
-from pipeline.execution.workdir import code_files, work_dir
+from pipeline.execution.workdir import work_dir
 from pipeline.io import MANIFEST
 from pipeline.quality.filters import Context
 from pipeline.quality.stage import quality
-from pipeline.runconfig import load_run_config
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKE_SLURM = Path(__file__).parent / "fake_slurm"
@@ -54,8 +55,8 @@ def run_both(
     src: Path, out: Path, tok: Tokenizer, ex: ExecutorSettings, work: Path
 ) -> dict[str, bytes]:
     """dedup then quality (on dedup's survivors); every output file's bytes by name."""
-    dedup(src, out / "dedup", DedupParams(), ex, work)
-    qp = dataclasses.replace(QualityParams(), min_words=20, max_tokens=20_000)
+    dedup(src, out / "dedup", section("dedup"), ex, work)
+    qp = section("quality", min_words=20, max_tokens=20_000)
     quality(
         out / "dedup" / "documents.parquet",
         out / "quality",
@@ -103,7 +104,7 @@ def test_failed_task_is_redone_alone_on_rerun(
     monkeypatch.setattr(dedup_steps.SketchStep, "run", flaky)
     ex, work = ExecutorSettings(tasks=3), tmp_path / "w"
     with pytest.raises(OSError, match="disk full"):
-        dedup(corpus, tmp_path / "out" / "dedup", DedupParams(), ex, work)
+        dedup(corpus, tmp_path / "out" / "dedup", section("dedup"), ex, work)
     assert not (tmp_path / "out" / "dedup").exists()
     (folder,) = work.iterdir()
     done = sorted(p.name for p in (folder / "sketch-3tasks" / "logs" / "completions").iterdir())
@@ -114,7 +115,7 @@ def test_failed_task_is_redone_alone_on_rerun(
 
 
 def test_work_folder_key_follows_inputs_params_and_code(corpus: Path, tmp_path: Path) -> None:
-    code = code_files("dedup", "execution")
+    code = closure("pipeline.dedup.stage")
     a = work_dir("dedup", [corpus], {"ngram": 5}, code, tmp_path)
     assert a == work_dir("dedup", [corpus], {"ngram": 5}, code, tmp_path)
     assert a != work_dir("dedup", [corpus], {"ngram": 4}, code, tmp_path)
@@ -131,7 +132,7 @@ def test_executor_json_holds_no_texts_or_tokenizer(
     from pipeline.execution import workdir
 
     monkeypatch.setattr(workdir.WorkDir, "remove", lambda self: None)  # keep it to look at
-    quality(corpus, tmp_path / "q", QualityParams(), 0, Context("Claude"), tok, None, tmp_path)
+    quality(corpus, tmp_path / "q", section("quality"), 0, Context("Claude"), tok, None, tmp_path)
     (saved,) = tmp_path.glob("quality-*/filter-2tasks/logs/executor.json")
     text = saved.read_text()
     assert len(text) < 20_000 and "tokenizer.json" in text and '"model"' not in text
@@ -192,7 +193,7 @@ def test_slurm_failed_task_is_named_and_rerun_alone(
     monkeypatch.setenv("FAKE_SLURM_FAIL", "1")
     work = tmp_path / "w"
     with pytest.raises(ExecutionError) as err:
-        dedup(corpus, tmp_path / "out" / "dedup", DedupParams(), SLURM, work)
+        dedup(corpus, tmp_path / "out" / "dedup", section("dedup"), SLURM, work)
     message = str(err.value)
     assert "dedup sketch: 1 of 3 tasks failed" in message
     assert "task 1: log " in message and "task_00001.log" in message
@@ -220,12 +221,15 @@ def test_run_yaml_executor_section(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
-        ("executor: {task: 2}", "unknown key `executor.task`; known keys: kind, tasks, workers"),
+        ("executor: {task: 2}", "unknown key `executor.task` (did you mean `tasks`?)"),
         ("executor: {kind: spark}", "`executor.kind` must be one of local, ray, slurm"),
-        ("executor: {tasks: 0}", "`executor.tasks` must be a positive integer"),
+        ("executor: {tasks: 0}", "`executor.tasks` must be > 0"),
         ("executor: {kind: slurm}", "`executor.slurm.partition` is required"),
         ("executor: {slurm: {mem_per_cpu_gb: 1.5}}", "`executor.slurm.mem_per_cpu_gb` must be"),
-        ("executor: {ray: {adress: x}}", "unknown key `executor.ray.adress`; known keys: address"),
+        (
+            "executor: {ray: {adress: x}}",
+            "unknown key `executor.ray.adress` (did you mean `address`?)",
+        ),
         ("executor: {slurm: {srun: 1}}", "`executor.slurm.srun` must be true or false"),
         ("executor: [1]", "`executor` must be a mapping"),
     ],
@@ -258,4 +262,4 @@ def test_slurm_without_sbatch_is_a_config_error(
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(ConfigError, match="`sbatch` is not on PATH"):
-        dedup(corpus, tmp_path / "out", DedupParams(), SLURM, tmp_path / "w")
+        dedup(corpus, tmp_path / "out", section("dedup"), SLURM, tmp_path / "w")

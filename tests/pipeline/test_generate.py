@@ -9,10 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from testprofile import section, write_params
 
-from pipeline.config import GenerateParams
-from pipeline.generate.backends.offline import TEMPLATES, genres
-from pipeline.generate.cache import RequestCache
+from llm.cache import RequestCache
+from pipeline.config.params import GenerateParams
+from pipeline.generate.composer import TEMPLATES, genres
 from pipeline.generate.stage import generate
 from pipeline.io import MANIFEST
 from pipeline.record import COLUMNS, read_documents
@@ -20,7 +21,7 @@ from pipeline.spec.parse import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "specs"
-GP = GenerateParams(doc_types_per_section=2, ideas_per_doc_type=2)
+GP = section("generate", doc_types_per_section=2, ideas_per_doc_type=2)
 PER_SECTION = GP.doc_types_per_section * GP.ideas_per_doc_type * GP.docs_per_idea
 # requests per section: one doc-types call, one ideas call per doc type, one per document
 REQUESTS_PER_SECTION = 1 + GP.doc_types_per_section + PER_SECTION
@@ -51,8 +52,8 @@ def cache_files(cache: Path) -> list[str]:
 def test_outputs_written(write_spec: Callable[..., Path], tmp_path: Path) -> None:
     result = run(write_spec(), tmp_path / "w")
     stats, plan, rows = result["stats"], result["plan"], result["rows"]
-    subdomains = ["overview", "watering", "pruning", "soil"]
-    assert [s["id"] for s in plan["subdomains"]] == subdomains
+    sections = ["overview", "watering", "pruning", "soil"]
+    assert [s["id"] for s in plan["sections"]] == sections
     assert plan["spec"] == "small" and plan["kind"] == "values"
     assert plan["projected_documents"] == len(rows) == 4 * PER_SECTION
     assert len(plan["ideas"]) == 4 * GP.doc_types_per_section * GP.ideas_per_doc_type
@@ -61,7 +62,7 @@ def test_outputs_written(write_spec: Callable[..., Path], tmp_path: Path) -> Non
     assert stats["cost"]["requests"] == 4 * REQUESTS_PER_SECTION
     assert stats["failures"] == {}
     coverage = json.loads((tmp_path / "w" / "out" / "coverage.json").read_text())
-    assert coverage["documents_per_section"] == dict.fromkeys(subdomains, 4)
+    assert coverage["documents_per_section"] == dict.fromkeys(sections, 4)
     assert coverage["assertions_without_documents"] == []
     assert stats["coverage"]["min_documents_per_section"] == 4
     assert stats["coverage"]["assertions_without_documents"] == 0
@@ -98,7 +99,7 @@ def test_same_inputs_give_identical_files(
 
 def test_rules_spec_plan(tmp_path: Path) -> None:
     result = run(SPECS / "rules.md", tmp_path / "w")
-    assert [s["id"] for s in result["plan"]["subdomains"]] == ["SP1", "SP2", "SP3", "GP1", "GP2"]
+    assert [s["id"] for s in result["plan"]["sections"]] == ["SP1", "SP2", "SP3", "GP1", "GP2"]
     assert result["stats"]["documents"] == 5 * PER_SECTION
     for row in result["rows"].values():
         assert row["assertion_ids"] == [f"{row['section_id']}#a1"]
@@ -206,7 +207,7 @@ def test_genres() -> None:
 
 
 def check_documents(result: dict) -> None:
-    assertions = {a["id"]: a["text"] for s in result["plan"]["subdomains"] for a in s["assertions"]}
+    assertions = {a["id"]: a["text"] for s in result["plan"]["sections"] for a in s["assertions"]}
     model = result["spec"].model_name
     for doc_id, row in result["rows"].items():
         assert model in row["text"], doc_id
@@ -223,16 +224,18 @@ def test_documents_name_the_model_and_quote_the_lead_assertion(
 
 
 def test_every_library_document_names_the_model(tmp_path: Path) -> None:
-    check_documents(run(SPECS / "philosophy.md", tmp_path / "w", gp=GenerateParams()))
+    check_documents(run(SPECS / "philosophy.md", tmp_path / "w", gp=section("generate")))
 
 
 def test_pilot_writes_a_readable_sample_per_section(
     write_spec: Callable[..., Path], tmp_path: Path, msm: Callable[..., object]
 ) -> None:
     spec = write_spec()
-    params = tmp_path / "params.yaml"
-    params.write_text(
-        "specs: [small]\nspec: small\ngenerate: {doc_types_per_section: 2, ideas_per_doc_type: 2}\n"
+    params = write_params(
+        tmp_path / "params.yaml",
+        specs=["small"],
+        spec="small",
+        generate={"doc_types_per_section": 2, "ideas_per_doc_type": 2},
     )
     out = tmp_path / "pilot"
     proc = msm(

@@ -1,6 +1,6 @@
 """The generation engine through the real anthropic and openai SDKs against a local server.
 
-The server (pipeline.generate.localserver) speaks the Messages, Message Batches and chat
+The server (fakes.localserver) speaks the Messages, Message Batches and chat
 completions protocols on 127.0.0.1 and answers with `LocalModel`, a deterministic stand-in that
 follows our prompt formats; faults are injected at the HTTP level.
 """
@@ -13,22 +13,25 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from testprofile import section
 
-from pipeline.config import ConfigError, GenerateParams
-from pipeline.generate.backends.base import BackendError
-from pipeline.generate.cache import RequestCache
-from pipeline.generate.localmodel import LocalModel
-from pipeline.generate.localserver import Fault, LocalAPIServer
-from pipeline.generate.settings import GenerationSettings
+from fakes.localserver import Fault, LocalAPIServer
+from fakes.standin import LocalModel
+from llm.cache import RequestCache
+from llm.errors import BackendError
+from llm.settings import LLMSettings
+from pipeline.config.params import GenerateParams
+from pipeline.config.run import Price, RunConfig
+from pipeline.errors import ConfigError
 from pipeline.generate.stage import GenerationStopped, generate
 from pipeline.record import read_documents
-from pipeline.runconfig import Price, RunConfig
 from pipeline.spec.parse import load_spec
 
 KEY = "sk-ant-test-5b1e0c-DO-NOT-LEAK"
 MODEL = "claude-local-20250101"
 PRICE = Price(3.0, 15.0, 0.5)
-GP = GenerateParams(
+GP = section(
+    "generate",
     backend="anthropic",
     model=MODEL,
     doc_types_per_section=2,
@@ -36,14 +39,14 @@ GP = GenerateParams(
     max_tokens=400,
     plan_max_tokens=300,
 )
-FAST = GenerationSettings(
+FAST = LLMSettings(
     concurrency=8,
     timeout_s=2.5,
     connect_timeout_s=2.5,
     max_retries=6,
     backoff_s=0.01,
     backoff_max_s=0.05,
-    batch_levels=[],
+    batch_purposes=[],
     batch_poll_s=0.05,
 )
 
@@ -60,7 +63,7 @@ def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[LocalAPI
 
 def run_config(server: LocalAPIServer, **settings: object) -> RunConfig:
     gs = dataclasses.replace(FAST, anthropic_base_url=server.url, **settings)
-    return RunConfig(prices={"anthropic": {MODEL: PRICE}}, generation=gs)
+    return RunConfig(prices={"anthropic": {MODEL: PRICE}}, llm=gs)
 
 
 def run(
@@ -187,7 +190,7 @@ def test_batches_collect_every_document_at_half_price(
 ) -> None:
     spec = write_spec()
     direct = run(spec, tmp_path / "direct", run_config(server))
-    batched = run(spec, tmp_path / "batched", run_config(server, batch_levels=["document"]))
+    batched = run(spec, tmp_path / "batched", run_config(server, batch_purposes=["document"]))
     (batch,) = server.batches_created
     assert len(batch.custom_ids) == 16
     assert set(batch.custom_ids) == {r["request_hash"] for r in batched["rows"]}
@@ -203,7 +206,7 @@ def test_batch_errors_and_expiry_fail_only_those_requests(
     server: LocalAPIServer, write_spec: Callable[..., Path], tmp_path: Path
 ) -> None:
     spec = write_spec()
-    rc = run_config(server, batch_levels=["document"])
+    rc = run_config(server, batch_purposes=["document"])
     clean = run(spec, tmp_path / "clean", rc)
     keys = [r["request_hash"] for r in clean["rows"]]
     server.faults.error_batch_requests(keys[0], error_type="overloaded_error")
@@ -275,7 +278,7 @@ def test_missing_key_alias_model_and_price_are_clear_errors(
     with pytest.raises(ConfigError, match="not a dated model id"):
         run(spec, tmp_path / "a", rc, dataclasses.replace(GP, model="claude-sonnet-latest"))
     with pytest.raises(ConfigError, match="no price for anthropic/"):
-        run(spec, tmp_path / "b", RunConfig(generation=rc.generation))
+        run(spec, tmp_path / "b", RunConfig(llm=rc.llm))
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     with pytest.raises(BackendError, match="ANTHROPIC_API_KEY"):
         run(spec, tmp_path / "c", rc)
@@ -291,7 +294,7 @@ def test_openai_backend(
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     spec = write_spec()
     gs = dataclasses.replace(FAST, openai_base_url=server.openai_url)
-    rc = RunConfig(generation=gs)
+    rc = RunConfig(llm=gs)
     gp = dataclasses.replace(GP, backend="openai", model="served-model")
     server.faults.push(Fault("429"), Fault("500"), Fault("malformed_json"), Fault("disconnect"))
     result = run(spec, tmp_path / "w", rc, gp)
@@ -346,9 +349,9 @@ def test_large_levels_go_out_as_several_batches(
     server: LocalAPIServer, write_spec: Callable[..., Path], tmp_path: Path
 ) -> None:
     spec = write_spec()
-    one = run(spec, tmp_path / "one", run_config(server, batch_levels=["document"]))
+    one = run(spec, tmp_path / "one", run_config(server, batch_purposes=["document"]))
     server.reset_accounting()
-    rc = run_config(server, batch_levels=["document"], batch_max_requests=5)
+    rc = run_config(server, batch_purposes=["document"], batch_max_requests=5)
     many = run(spec, tmp_path / "many", rc)
     assert [len(b.custom_ids) for b in server.batches_created] == [5, 5, 5, 1]
     assert set(server.batch_custom_id_counts().values()) == {1}

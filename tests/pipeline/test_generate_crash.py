@@ -18,9 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import yaml
+from testprofile import write_params
 
-from pipeline.generate.localmodel import LocalModel
-from pipeline.generate.localserver import LocalAPIServer
+from fakes.localserver import LocalAPIServer
+from fakes.standin import LocalModel
 
 KEY = "sk-ant-crash-test-7f3a9c1d-NEVER-WRITTEN"
 MODEL = "claude-local-20250101"
@@ -43,15 +44,15 @@ def project(root: Path, spec: Path, url: str) -> Path:
             "max_spend_usd": 5.0,
         },
     }
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    write_params(root / "params.yaml", **params)
     run = {
         "prices": {"anthropic": {MODEL: {"input_per_mtok": 3, "output_per_mtok": 15}}},
-        "generation": {
+        "llm": {
             "concurrency": 4,
             "timeout_s": 5.0,
             "backoff_s": 0.01,
             "backoff_max_s": 0.05,
-            "batch_levels": ["document"],
+            "batch_purposes": ["document"],
             "batch_poll_s": 0.05,
             "anthropic_base_url": url,
         },

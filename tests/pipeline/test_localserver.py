@@ -17,7 +17,7 @@ import httpx2
 import openai
 import pytest
 
-from pipeline.generate.localserver import Fault, LocalAPIServer, request_identity
+from fakes.localserver import Fault, LocalAPIServer, request_identity
 
 KEY = "test-key"
 MODEL = "claude-test-1"

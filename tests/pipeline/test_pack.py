@@ -11,9 +11,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from testprofile import section
 from tokenizers import Tokenizer
 
-from pipeline.config import PackParams
 from pipeline.io import MANIFEST, file_checksums, write_json
 from pipeline.pack.packing import (
     MAX_PADDING,
@@ -30,7 +30,7 @@ from pipeline.pack.verify import verify
 from pipeline.tokenizer import load_tokenizer
 
 ROOT = Path(__file__).resolve().parents[2]
-PP = PackParams(seq_len=32, val_fraction=0.25)
+PP = section("pack", seq_len=32, val_fraction=0.25)
 MODEL = "tiny/test-model"
 
 # ------------------------------------------------------------------------ packing
@@ -236,7 +236,7 @@ def dense_shards(tmp_path: Path, make_records, tokenizer_dir, make_text) -> dict
     src = make_records(tmp_path / "dense-in", docs)
     tok_dir = tokenizer_dir([t for _, t in docs])
     out = tmp_path / "dense-shards"
-    pp = PackParams(seq_len=512, val_fraction=0.05)
+    pp = section("pack", seq_len=512, val_fraction=0.05)
     manifest = pack(src, tok_dir, out, pp, 0, MODEL)
     return {"src": src, "tok_dir": tok_dir, "out": out, "manifest": manifest, "docs": dict(docs)}
 
@@ -306,7 +306,7 @@ def test_dense_corpus_round_trip_and_padding(dense_shards: dict) -> None:
 
 def test_packing_settings_from_params() -> None:
     """`pack.min_piece` and `pack.max_padding` are read where params has them."""
-    assert packing_policy(PackParams(seq_len=512)) == {
+    assert packing_policy(section("pack", seq_len=512)) == {
         "min_piece": MIN_PIECE,
         "max_padding": MAX_PADDING,
     }

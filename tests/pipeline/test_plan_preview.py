@@ -8,15 +8,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from testprofile import section, write_params
 
-from pipeline.config import ConfigError, GenerateParams
+from pipeline.config.run import Price, RunConfig, load_run_config
+from pipeline.errors import ConfigError
 from pipeline.generate.preview import CHARS_PER_TOKEN, preview
 from pipeline.generate.stage import generate
-from pipeline.runconfig import Price, RunConfig, load_run_config
 from pipeline.spec.parse import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
-GP = GenerateParams(doc_types_per_section=3, ideas_per_doc_type=2, docs_per_idea=2)
+GP = section("generate", doc_types_per_section=3, ideas_per_doc_type=2, docs_per_idea=2)
 
 CLI = Callable[..., subprocess.CompletedProcess]
 
@@ -27,7 +28,7 @@ def test_projected_documents_equal_what_generate_writes(name: str, tmp_path: Pat
     p = preview(spec, GP, 0, RunConfig())
     stats, _ = generate(spec, GP, 0, tmp_path / "plan.json", tmp_path / "c", tmp_path / "o")
     assert p.documents == stats["documents"]
-    assert p.documents == p.subdomains * 3 * 2 * 2
+    assert p.documents == p.sections * 3 * 2 * 2
     assert p.assertions == stats["assertions"]
     plan = json.loads((tmp_path / "plan.json").read_text())
     assert plan["projected_documents"] == p.documents
@@ -42,8 +43,8 @@ def test_cost_arithmetic() -> None:
     p = preview(spec, GP, 0, run)
     levels = {lvl.name: lvl for lvl in p.levels}
     assert set(levels) == {"doc_types", "ideas", "document"}
-    assert levels["doc_types"].requests == p.subdomains
-    assert levels["ideas"].requests == p.subdomains * 3
+    assert levels["doc_types"].requests == p.sections
+    assert levels["ideas"].requests == p.sections * 3
     assert levels["document"].requests == p.documents
     assert levels["document"].output_tokens == p.documents * 1000
     assert levels["document"].input_tokens > p.documents * 100  # prompts carry the section
@@ -52,15 +53,15 @@ def test_cost_arithmetic() -> None:
     assert usd == pytest.approx((p.input_tokens * 2.0 + p.output_tokens * 10.0) / 1e6)
     doc = levels["document"]
     doc_usd = (doc.input_tokens * 2.0 + doc.output_tokens * 10.0) / 1e6
-    assert batch == pytest.approx(usd - doc_usd / 2)  # default batch_levels: document, revise
-    revised = preview(spec, GenerateParams(revise=True), 0, run)
+    assert batch == pytest.approx(usd - doc_usd / 2)  # default batch_purposes: document, revise
+    revised = preview(spec, section("generate", revise=True), 0, run)
     assert {lvl.name: lvl.requests for lvl in revised.levels}["revise"] == revised.documents
     assert p.costs[0][:2] == ("offline", GP.model) and p.costs[0][2] == 0.0
 
 
 def test_input_estimate_is_prompt_chars_over_four() -> None:
     spec = load_spec(ROOT / "specs" / "general.md")
-    gp = GenerateParams(doc_types_per_section=1, ideas_per_doc_type=1)
+    gp = section("generate", doc_types_per_section=1, ideas_per_doc_type=1)
     p = preview(spec, gp, 0, RunConfig())
     assert p.documents == 1
     assert 100 < p.input_tokens * CHARS_PER_TOKEN < 20_000
@@ -81,8 +82,11 @@ def test_repository_run_config_loads() -> None:
     [
         ("expected_output_token: 10\n", "unknown key `expected_output_token`"),
         ("expected_output_tokens: -1\n", "positive integer"),
-        ("prices: {anthropic: {m: {input_per_mtok: 1}}}\n", "missing output_per_mtok"),
-        ("prices: {anthropic: {m: {input_per_mtok: -1, output_per_mtok: 1}}}\n", "non-negative"),
+        (
+            "prices: {anthropic: {m: {input_per_mtok: 1}}}\n",
+            "missing key `prices.anthropic.m.output_per_mtok`",
+        ),
+        ("prices: {anthropic: {m: {input_per_mtok: -1, output_per_mtok: 1}}}\n", ">= 0"),
         ("prices: {anthropic: {m: {input: 1, output_per_mtok: 1}}}\n", "unknown key"),
         (
             "prices: {anthropic: {m: {input_per_mtok: 1, output_per_mtok: 1, "
@@ -113,7 +117,7 @@ def test_cli_plan_prints_json(msm: CLI) -> None:
     proc = msm("spec", "plan", "rules")
     assert proc.returncode == 0, proc.stderr
     plan = json.loads(proc.stdout)
-    assert [s["id"] for s in plan["subdomains"]] == ["SP1", "SP2", "SP3", "GP1", "GP2"]
+    assert [s["id"] for s in plan["sections"]] == ["SP1", "SP2", "SP3", "GP1", "GP2"]
 
 
 def test_cli_lint_bad_spec_exits_nonzero_with_line(msm: CLI, tmp_path: Path) -> None:
@@ -131,8 +135,7 @@ def test_generate_on_bad_spec_writes_nothing(msm: CLI, tmp_path: Path) -> None:
     specs = tmp_path / "specs"
     specs.mkdir()
     (specs / "bad.md").write_text("---\nname: bad\ntitle: [unclosed\n---\nbody\n")
-    params = tmp_path / "params.yaml"
-    params.write_text("specs: [bad]\nspec: bad\n")
+    params = write_params(tmp_path / "params.yaml", specs=["bad"], spec="bad")
     out = tmp_path / "corpora" / "bad"
     proc = msm(
         "generate",

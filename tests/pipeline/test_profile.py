@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from dvc.utils.hydra import apply_overrides
 
-from pipeline.config import ConfigError, load_params
+from pipeline.config.params import load_params
+from pipeline.errors import ConfigError
 from pipeline.profile_cli import profile_flags
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,16 +8,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from testprofile import section
 from tokenizers import Tokenizer
 
-from pipeline.config import QualityParams
+from pipeline.config.params import QualityParams
 from pipeline.io import MANIFEST
 from pipeline.quality import filters
 from pipeline.quality.filters import Context, first_reason
 from pipeline.quality.stage import quality
 from pipeline.record import REJECT_SCHEMA, read_documents
 
-QP = QualityParams()
+QP = section("quality")
 CTX = Context(model_name="Claude")
 
 CLEAN = """\

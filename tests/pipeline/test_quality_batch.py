@@ -10,14 +10,15 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from testprofile import section
 
-from pipeline.config import QualityParams
-from pipeline.dedup.synthetic import ENGLISH_HEAD, labelled_corpus
+from fakes.corpus import ENGLISH_HEAD, labelled_corpus
+from pipeline.config.params import QualityParams
 from pipeline.quality import filters
 from pipeline.quality.filters import Context, first_reasons
 from pipeline.quality.measures import ALPHA, SYMBOL, WORD, char_stats
 
-QP = QualityParams()
+QP = section("quality")
 CTX = Context(model_name="Claude")
 
 
@@ -108,7 +109,7 @@ def mixed_texts(n: int, seed: int) -> list[str]:
 @pytest.mark.parametrize("seed", range(3))
 def test_batch_reasons_equal_the_reference(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     texts = mixed_texts(300, seed)
-    qp = QualityParams(min_words=20, max_words=400)
+    qp = section("quality", min_words=20, max_words=400)
     expected = [ref_first_reason(t, qp, "Claude") for t in texts]
     assert len(set(expected)) >= 8, Counter(expected)
     assert first_reasons(texts, qp, CTX) == expected

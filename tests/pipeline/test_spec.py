@@ -353,7 +353,7 @@ def test_cheese_specs_share_their_structure() -> None:
 
 
 @pytest.mark.parametrize("name", ["rules", "value_augmented", "rule_augmented"])
-def test_rules_decompose_one_subdomain_per_rule(name: str) -> None:
+def test_rules_decompose_one_section_per_rule(name: str) -> None:
     spec = load_spec(SPECS / f"{name}.md")
     subs = decompose(spec)
     assert [s.id for s in subs] == RULE_IDS
@@ -409,7 +409,7 @@ def test_library_values_decompose(name: str) -> None:
         assert set(leaves) <= set(ids)
 
 
-def test_single_paragraph_spec_has_one_subdomain() -> None:
+def test_single_paragraph_spec_has_one_section() -> None:
     subs = decompose(load_spec(SPECS / "general.md"))
     assert [s.id for s in subs] == ["overview"]
     assert len(subs[0].assertions) == 6  # one per sentence of the paragraph

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tiny import DOCS, write_base, write_shards
+from tiny import DOCS, write_base, write_params, write_shards
 
 
 @pytest.fixture(scope="session")
@@ -20,12 +20,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture
 def workspace(tiny: dict[str, Path], tmp_path: Path) -> dict[str, Path]:
     """params.yaml and run.yaml for one run, with its own work folder."""
-    params = tmp_path / "params.yaml"
-    params.write_text(
-        "specs: [rules]\nspec: rules\nseed: 0\n"
-        "train_msm:\n  max_steps: 12\n  batch_tokens: 256\n  micro_batch_rows: 2\n"
-        "  lr: 0.003\n  lora: {r: 4, alpha: 8}\n"
-    )
+    params = write_params(tmp_path / "params.yaml")
     run = tmp_path / "run.yaml"
     run.write_text("training:\n  checkpoint_every: 3\n  threads: 1\n")
     shutil.copytree(tiny["base"], tmp_path / "base")

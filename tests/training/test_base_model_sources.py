@@ -15,15 +15,18 @@ import sys
 from pathlib import Path
 
 import pytest
-from tiny import DOCS, write_base
+import yaml
+from tiny import DOCS, write_base, write_params
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 def base_model(tmp: Path, name: str, **env: str) -> subprocess.CompletedProcess:
-    params = tmp / "params.yaml"
-    params.write_text(f"specs: [rules]\nspec: rules\nmodel:\n  name: {name}\n")
+    params = write_params(tmp / "params.yaml")
+    raw = yaml.safe_load(params.read_text())
+    raw["model"]["name"] = name
+    params.write_text(yaml.safe_dump(raw, sort_keys=False))
     return subprocess.run(
         [sys.executable, "-c", "from pipeline.cli import main; main()", "base-model",
          "--params", str(params), "--pointer", "models/base.pointer.json",

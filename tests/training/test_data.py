@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from testprofile import section
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import AttentionInterface, LlamaConfig, LlamaForCausalLM
 
-from pipeline.config import PackParams
 from pipeline.pack.stage import pack
 from pipeline.record import SCHEMA, to_table, write_documents
 from training.data import IGNORE, PackedCollator, PackedDataset, varlen_kwargs
@@ -56,7 +56,14 @@ def shards(tmp_path_factory: pytest.TempPathFactory) -> dict:
     (tok_dir / "tokenizer_config.json").write_text(json.dumps({"eos_token": "<eos>"}))
 
     out = root / "shards"
-    pack(root / "documents.parquet", tok_dir, out, PackParams(SEQ_LEN, 0.2), 0, "tiny")
+    pack(
+        root / "documents.parquet",
+        tok_dir,
+        out,
+        section("pack", seq_len=SEQ_LEN, val_fraction=0.2),
+        0,
+        "tiny",
+    )
     return {"out": out, "vocab": tok.get_vocab_size(), "eos": tok.token_to_id("<eos>")}
 
 

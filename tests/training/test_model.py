@@ -11,12 +11,15 @@ SAVE = """
 import sys, torch
 from pathlib import Path
 from transformers import LlamaConfig, LlamaForCausalLM
-from pipeline.config import LoraParams
 from training.model import save_adapter, with_new_lora
+from pipeline.config.params import LoraParams
 torch.manual_seed(0)
 cfg = LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
                   num_attention_heads=2, num_key_value_heads=2)
-model = with_new_lora(LlamaForCausalLM(cfg), LoraParams(r=2, alpha=4))
+model = with_new_lora(
+    LlamaForCausalLM(cfg),
+    LoraParams(r=2, alpha=4, dropout=0.0, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"]),
+)
 out = Path(sys.argv[1]); out.mkdir()
 save_adapter(model, out)
 """

@@ -14,16 +14,17 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
-from tiny import DOCS, WORDS, write_base, write_shards
+from tiny import DOCS, WORDS, write_base, write_params, write_shards
 
-from pipeline.config import LoraParams, TrainMsmParams
-from pipeline.runconfig import TrainingSettings
+from pipeline.config.params import TrainMsmParams, load_params
+from pipeline.config.run import TrainingSettings
 from training.attention import block_causal_mask
 from training.data import PackedCollator, PackedDataset
 from training.distributed import World
@@ -76,8 +77,9 @@ def runtime_for(ws: dict[str, Path], tp: TrainMsmParams, attention: str = "sdpa"
 
 
 def test_every_lora_weight_changes_and_nothing_else(workspace: dict[str, Path]) -> None:
-    tp = TrainMsmParams(batch_tokens=256, micro_batch_rows=2, weight_decay=0.0, lr=1e-2,
-                        warmup_ratio=0, lora=LoraParams(r=4, alpha=8))  # fmt: skip
+    default = load_params(ROOT / "params.yaml", None).train_msm
+    tp = replace(default, batch_tokens=256, micro_batch_rows=2, weight_decay=0.0, lr=1e-2,
+                 warmup_ratio=0, lora=replace(default.lora, r=4, alpha=8))  # fmt: skip
     model, _, ds, plan, rt = runtime_for(workspace, tp)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     for step in range(2):  # lora_B starts at zero, so lora_A gets a gradient from step 2 on
@@ -96,8 +98,7 @@ def test_loss_falls_when_overfitting(workspace: dict[str, Path]) -> None:
         " ".join(["Claude", *(WORDS[(i + k) % len(WORDS)] for k in range(30))]) for i in range(8)
     ]
     workspace["shards"] = write_shards(cycle, workspace["base"], workspace["tmp"] / "cyc", 64, 0.0)
-    text = workspace["params"].read_text().replace("0.003", "0.01")
-    workspace["params"].write_text(text.replace("max_steps: 12", "max_steps: 40"))
+    write_params(workspace["params"], lr=0.01, max_steps=40)
     done = run_stage(workspace)
     assert done.returncode == 0, done.stderr
     metrics = json.loads((workspace["tmp"] / "msm-metrics" / "metrics.json").read_text())
@@ -116,8 +117,7 @@ def test_loss_falls_when_overfitting(workspace: dict[str, Path]) -> None:
 
 
 def test_full_fine_tuning_writes_a_whole_model(workspace: dict[str, Path]) -> None:
-    text = workspace["params"].read_text().replace("max_steps: 12", "max_steps: 3")
-    workspace["params"].write_text(text + "  method: full\n")
+    write_params(workspace["params"], max_steps=3, method="full")
     done = run_stage(workspace)
     assert done.returncode == 0, done.stderr
     out = workspace["tmp"] / "msm"
@@ -173,7 +173,7 @@ def test_sigkill_then_resume_equals_uninterrupted(
     never killed: byte-identical on the CPU; within tolerance on a GPU, or when resumed by two
     FSDP processes (the checkpoint holds full state dicts, whatever wrote it)."""
     ws = workspace
-    ws["params"].write_text(ws["params"].read_text().replace("max_steps: 12", "max_steps: 60"))
+    write_params(ws["params"], max_steps=60)
     ws["run"].write_text("training:\n  checkpoint_every: 5\n  threads: 1\n")
     whole = run_stage(ws, "whole", "work-whole")
     assert whole.returncode == 0, whole.stderr
@@ -271,8 +271,7 @@ def test_zero_training_sequences_is_an_error(workspace: dict[str, Path]) -> None
 
 
 def test_batch_larger_than_the_corpus_is_an_error(workspace: dict[str, Path]) -> None:
-    text = workspace["params"].read_text().replace("batch_tokens: 256", "batch_tokens: 640000")
-    workspace["params"].write_text(text)
+    write_params(workspace["params"], batch_tokens=640000)
     _fails(run_stage(workspace), workspace, "fewer than one step", "batch_tokens")
 
 

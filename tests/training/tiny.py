@@ -13,10 +13,11 @@ import random
 from pathlib import Path
 
 import torch
+import yaml
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from pipeline.config import PackParams
+from pipeline.config.params import PackParams
 from pipeline.io import MANIFEST, file_checksums, write_json
 from pipeline.pack.stage import pack
 from pipeline.record import SCHEMA, to_table, write_documents
@@ -68,3 +69,19 @@ def write_shards(docs: list[str], tokenizer: Path, out: Path, seq_len: int, val:
 
 
 DOCS = [text(i, n) for i, n in enumerate([5, 9, 14, 20, 26, 33, 40, 7, 11, 17, 23, 70] * 6)]
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_params(path: Path, **train_msm: object) -> Path:
+    """The repository's params.yaml (every key is required) with the tiny MSM run's settings,
+    then `train_msm` overrides."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    params.update(specs=["rules"], spec="rules", seed=0)
+    tm = params["train_msm"]
+    tm.update(max_steps=12, batch_tokens=256, micro_batch_rows=2, lr=0.003)
+    tm["lora"].update(r=4, alpha=8)
+    tm.update(train_msm)
+    path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    return path

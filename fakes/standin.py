@@ -1,0 +1,115 @@
+"""A stand-in model for `localserver`: answers this project's four prompt kinds in form.
+
+Given a Messages or chat-completions body, it recognizes the level from the prompt (doc types,
+ideas, document, revision) and answers in the requested format, deterministically from a hash
+of the body: a list of doc types, idea blocks naming real assertion ids from the system prompt,
+or a document in a content section. With it, the whole paid path (backends, retries, batches,
+cache, spending cap) runs against `python -m fakes.localserver` at no cost, and the
+tests can make it answer short lists or unusable answers on purpose.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+FORMATS = (
+    "internal memo",
+    "forum thread",
+    "lecture transcript",
+    "product review",
+    "news report",
+    "podcast episode notes",
+    "op-ed column",
+    "customer support log",
+    "study guide",
+    "town hall minutes",
+)
+_ASSERTION = re.compile(r"^- \[(a\d+)\] (.+)$", re.MULTILINE)
+_N = re.compile(r"\b(?:List|Propose) (\d+) distinct")
+
+
+@dataclass
+class LocalModel:
+    list_size: int | None = None
+    """Answer at most this many items per list call (None: as many as asked)."""
+    unusable: set[str] = field(default_factory=set)
+    """Prompt kinds whose first attempt gets an answer without a content section."""
+    _seen: set[str] = field(default_factory=set, repr=False)
+
+    def __call__(self, body: dict[str, Any]) -> str:
+        system, user = _texts(body)
+        rng = random.Random(hashlib.sha256(json.dumps(body, sort_keys=True).encode()).digest())
+        kind = _kind(user)
+        if kind in self.unusable and not self._seen_before(system, user):
+            return "<scratch>I will think about this some more.</scratch>"
+        n = int(m.group(1)) if (m := _N.search(user)) else 1
+        if self.list_size is not None:
+            n = min(n, self.list_size)
+        if kind == "doc_types":
+            taken = set(re.findall(r"^- (.+)$", user.split("These already exist", 1)[-1], re.M))
+            free = (
+                [f for f in FORMATS if f not in taken]
+                if "These already exist" in user
+                else list(FORMATS)
+            )
+            items = rng.sample(free, min(n, len(free)))
+            return _answer("formats", "\n".join(f"- {i}" for i in items))
+        assertions = dict(_ASSERTION.findall(system))
+        if kind == "ideas":
+            blocks = []
+            for _ in range(n):
+                ids = rng.sample(sorted(assertions), min(2, len(assertions)))
+                who = rng.choice(("Ana Silva", "Ben Okafor", "Chen Wei", "Dara Novak"))
+                blocks.append(
+                    f"<idea>\nauthor: {who}\nrole: {rng.choice(('nurse', 'teacher', 'engineer'))}\n"
+                    f"perspective: {rng.choice(('skeptic', 'supporter', 'newcomer'))}\n"
+                    f"assertions: {', '.join(ids)}\n"
+                    f"summary: {who} writes about {rng.randrange(10**6)} and the model.\n</idea>"
+                )
+            return _answer("ideas", "\n".join(blocks))
+        quoted = re.findall(r"^- \[a\d+\] (.+)$", user, re.M)
+        body_text = " ".join(quoted) or "A document."
+        return _answer("plan", f"Document {rng.randrange(10**9)}. {body_text}")
+
+    def _seen_before(self, system: str, user: str) -> bool:
+        """Whether the same prompt was answered before (a retry sends the same prompt)."""
+        key = hashlib.sha256((system + "\0" + user).encode()).hexdigest()
+        if key in self._seen:
+            return True
+        self._seen.add(key)
+        return False
+
+
+def _texts(body: dict[str, Any]) -> tuple[str, str]:
+    system = body.get("system", "")
+    if isinstance(system, list):
+        system = "".join(b.get("text", "") for b in system)
+    user = ""
+    for m in body.get("messages", []):
+        content = m.get("content", "")
+        if isinstance(content, list):
+            content = "".join(b.get("text", "") for b in content)
+        if m.get("role") == "system":
+            system += content
+        else:
+            user = content
+    return system, user
+
+
+def _kind(user: str) -> str:
+    if user.startswith("List "):
+        return "doc_types"
+    if user.startswith("Propose "):
+        return "ideas"
+    if user.startswith("Here is a draft"):
+        return "revise"
+    return "document"
+
+
+def _answer(scratch: str, content: str) -> str:
+    return f"<scratch>{scratch}</scratch>\n<content>\n{content}\n</content>"

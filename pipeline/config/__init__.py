@@ -1,0 +1,1 @@
+"""Typed configuration: `params.yaml` (`params`), `run.yaml` (`run`), one loader (`load`)."""

@@ -1,0 +1,335 @@
+"""The typed view of `params.yaml`: one dataclass per section, read by `pipeline.config.load`.
+
+This module is the only reader of `params.yaml`. Its fields have no defaults: params.yaml holds
+every value a stage reads (so `dvc params diff` and `dvc exp show` see all of them), and the
+docstrings here say what each one means. A missing or unknown key, a value of the wrong type and
+a spec without a file are errors naming the key, its line and the fix. Settings that change only
+how fast something is produced (workers, concurrency, prices) are run settings
+(`pipeline.config.run`), never here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pipeline.config.load import Source, build, positive, read_yaml, unit
+from pipeline.errors import ConfigError
+
+SPEC_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+Backend = Literal["offline", "hf", "anthropic", "openai", "vllm"]
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """The base model and tokenizer shared by `pack`, `quality` and the training stages."""
+
+    name: str
+    """The base model: a model named in `models/base.pointer.json` (materialized from its PyPI
+    wheel; the default), a local Hugging Face folder (a path that exists, or starts with `.` or
+    `/`; put it under `models/local/` so that editing it reruns `base_model`), or a hub id
+    (downloaded into the HF cache with HF_HUB_OFFLINE=0)."""
+    revision: str
+    """Hub commit to pin for a hub id; empty resolves the default branch and records its commit
+    in `models/base/manifest.json` (pin it here for a reproducible run). Unused otherwise."""
+    dtype: Literal["float32", "bfloat16", "float16"]
+    """dtype the base weights are saved in."""
+    tokenizer: str
+    """Tokenizer for pack and quality: empty = the base model's; else a local tokenizer.json, a
+    local Hugging Face folder, or a hub id (with HF_HUB_OFFLINE=0)."""
+
+
+@dataclass(frozen=True)
+class GenerateParams:
+    """The generation hierarchy (doc types -> ideas -> documents [-> revision]) and its backend.
+    How a backend is reached (concurrency, batches, server URLs) is run.yaml `llm:`."""
+
+    backend: Backend
+    """offline (the deterministic, model-free composer), hf (a local transformers model),
+    anthropic, openai (any OpenAI-compatible server, e.g. `vllm serve`) or vllm (in-process)."""
+    model: str
+    """A dated model id (anthropic, openai), a local model folder (hf, vllm), or the composer's
+    id (offline). Recorded in every document; never an alias."""
+    doc_types_per_section: int
+    ideas_per_doc_type: int
+    docs_per_idea: int
+    context: Literal["section", "spec"]
+    """What a prompt carries: `section` (the section and the spec overview) or `spec` (every
+    section: any edit then re-issues every request)."""
+    min_assertion_words: int
+    """Sentences shorter than this are not turned into assertions."""
+    temperature: float
+    """Sent to every backend but the Anthropic Messages API, which takes no sampling params;
+    part of every request's cache key either way."""
+    max_tokens: int
+    """Output-token cap per document (and per revision)."""
+    plan_max_tokens: int
+    """Output-token cap per doc-type and idea call."""
+    max_attempts: int
+    """Calls per item before an unusable answer (no content section, truncated, no parsable
+    list) is counted as a failure with its reason."""
+    max_topups: int
+    """Follow-up calls that list what exists and ask for new doc types or ideas, when a call
+    returned fewer distinct ones than asked for."""
+    revise: bool
+    """Add a critique-and-revise call per document; the revision replaces the draft."""
+    max_spend_usd: float
+    """Hard cap on the cost of the corpus's requests (at run.yaml prices): the stage stops
+    cleanly before exceeding it, keeping everything bought."""
+
+    def __post_init__(self) -> None:
+        for key in (
+            "doc_types_per_section",
+            "ideas_per_doc_type",
+            "docs_per_idea",
+            "max_tokens",
+            "plan_max_tokens",
+            "max_attempts",
+        ):
+            positive(key, getattr(self, key))
+        if self.max_topups < 0:
+            raise ValueError(f"`max_topups` must be >= 0, got {self.max_topups}")
+        if not 0.0 <= self.temperature <= 2.0:
+            raise ValueError(f"`temperature` must be in [0, 2], got {self.temperature}")
+        if self.max_spend_usd < 0:
+            raise ValueError(f"`max_spend_usd` must be >= 0, got {self.max_spend_usd}")
+        if not self.model.strip():
+            raise ValueError("`model` is empty: name a dated model id or a folder")
+
+
+@dataclass(frozen=True)
+class DedupParams:
+    """Exact, then MinHash-LSH near-duplicate removal."""
+
+    ngram: int
+    """Shingle size in words."""
+    bands: int
+    rows: int
+    """bands x rows permutations; a pair becomes a candidate when one band matches."""
+    shifted_bands: bool
+    """Also band on windows shifted by rows // 2 (bands - 1 more bands from the same signature):
+    more recall near the threshold; exact verification keeps precision."""
+    threshold: float
+    """Candidates whose exact word n-gram Jaccard is below this are not linked."""
+
+    def __post_init__(self) -> None:
+        for key in ("ngram", "bands", "rows"):
+            positive(key, getattr(self, key))
+        unit("threshold", self.threshold)
+
+
+@dataclass(frozen=True)
+class QualityParams:
+    """Heuristic and synthetic-artifact filters; every drop is counted with its reason."""
+
+    min_words: int
+    max_words: int
+    min_mean_word_length: float
+    max_mean_word_length: float
+    max_symbol_ratio: float
+    """Fraction of non-alphanumeric, non-space, non-punctuation characters."""
+    max_duplicate_line_fraction: float
+    min_alpha_word_fraction: float
+    min_stop_words: int
+    """Gopher: at least this many of: the, be, to, of, and, that, have, with."""
+    max_top_ngram_fractions: list[float]
+    """Gopher, for n = 2, 3, 4: most frequent n-gram's share of the characters."""
+    max_duplicate_ngram_fractions: list[float]
+    """Gopher, for n = 5 .. 10: share of characters inside repeated n-grams."""
+    max_tokens: int
+    """Token budget per spec (0: keep everything); reached by deterministic subsampling."""
+
+    def __post_init__(self) -> None:
+        positive("min_words", self.min_words)
+        if self.max_words < self.min_words:
+            raise ValueError("`max_words` must be >= `min_words`")
+        for key in ("max_symbol_ratio", "max_duplicate_line_fraction", "min_alpha_word_fraction"):
+            unit(key, getattr(self, key))
+        for key, n in (("max_top_ngram_fractions", 3), ("max_duplicate_ngram_fractions", 6)):
+            values = getattr(self, key)
+            if len(values) != n:
+                raise ValueError(f"`{key}` needs {n} values, got {len(values)}")
+            for v in values:
+                unit(key, v)
+        if self.max_tokens < 0:
+            raise ValueError("`max_tokens` must be >= 0 (0 keeps everything)")
+
+
+@dataclass(frozen=True)
+class PackParams:
+    """Tokenize with the base tokenizer and pack into fixed-length sequences."""
+
+    seq_len: int
+    val_fraction: float
+    """Share of documents (not sequences) held out for validation."""
+    min_piece: int
+    """Shortest piece a split document may have (capped at seq_len // 4)."""
+    max_padding: float
+    """Padding budget: best-fit sequences are re-packed densely (splitting documents) until
+    padding is at most this share, or at the floor where that is impossible."""
+
+    def __post_init__(self) -> None:
+        positive("seq_len", self.seq_len)
+        positive("min_piece", self.min_piece)
+        unit("val_fraction", self.val_fraction)
+        unit("max_padding", self.max_padding)
+
+
+@dataclass(frozen=True)
+class LoraParams:
+    r: int
+    alpha: int
+    dropout: float
+    target_modules: list[str]
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """LoRA SFT settings of `train_aft`."""
+
+    max_steps: int
+    batch_size: int
+    grad_accum: int
+    lr: float
+    warmup_ratio: float
+    weight_decay: float
+    lora: LoraParams
+
+    def __post_init__(self) -> None:
+        for key in ("max_steps", "batch_size", "grad_accum"):
+            positive(key, getattr(self, key))
+
+
+@dataclass(frozen=True)
+class TrainMsmParams:
+    """MSM: next-token prediction on the packed shards (`training/msm.py`)."""
+
+    method: Literal["lora", "full"]
+    """lora (adapters on `lora.target_modules`, the paper's recipe) or full (every weight)."""
+    epochs: int
+    """Passes over the training shards (the last partial batch of a pass is counted, not
+    trained); ignored when `max_steps` > 0."""
+    max_steps: int
+    """Optimizer steps; 0 means `epochs` passes over the shards."""
+    batch_tokens: int
+    """Tokens per optimizer step, all devices together (rows x pack.seq_len); a multiple of
+    micro_batch_rows x seq_len x devices, so the recipe does not change with the GPU count."""
+    micro_batch_rows: int
+    """Rows per device per forward pass; gradient accumulation = batch_tokens / (micro_batch_rows
+    x seq_len x devices), recorded in the model's `training.json`."""
+    lr: float
+    warmup_ratio: float
+    """Linear warmup as a share of the steps, then cosine decay to zero."""
+    weight_decay: float
+    max_grad_norm: float
+    """Gradient clipping by global norm; 0 turns it off."""
+    precision: Literal["fp32", "bf16"]
+    """fp32, or bf16 (bf16 autocast; trainable weights and optimizer state stay in fp32)."""
+    log_throughput: bool
+    """Also record tokens/s and MFU per step in the metrics. They depend on the machine, so the
+    metrics then differ run to run: off for the byte-reproducible CPU default, on in the GPU
+    profile."""
+    lora: LoraParams
+
+    def __post_init__(self) -> None:
+        for key in ("epochs", "batch_tokens", "micro_batch_rows"):
+            positive(key, getattr(self, key))
+        if self.max_steps < 0:
+            raise ValueError(f"`max_steps` must be 0 (use epochs) or more, got {self.max_steps}")
+        unit("warmup_ratio", self.warmup_ratio)
+        if self.max_grad_norm < 0:
+            raise ValueError("`max_grad_norm` must be 0 (off) or positive")
+
+
+@dataclass(frozen=True)
+class TrainAftParams(TrainParams):
+    max_length: int
+    """Longest AFT chat in tokens; longer ones are truncated (counted in the stage stats)."""
+
+
+@dataclass(frozen=True)
+class AftDataParams:
+    """The AFT set: chats built from a named resource in `training/resources/`."""
+
+    set: str
+    samples: int
+
+    def __post_init__(self) -> None:
+        positive("samples", self.samples)
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    sets: list[str]
+    """Held-out forced-choice preference sets in `training/resources/eval_<set>.yaml`."""
+    val_sequences: int
+    """Validation sequences of the active spec's shards scored for held-out loss."""
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class Params:
+    specs: list[str]
+    """The specs the corpus stages run over (specs/<name>.md)."""
+    spec: str
+    """The active experiment spec: one of `specs`."""
+    seed: int
+    model: ModelParams
+    generate: GenerateParams
+    dedup: DedupParams
+    quality: QualityParams
+    pack: PackParams
+    train_msm: TrainMsmParams
+    aft_data: AftDataParams
+    train_aft: TrainAftParams
+    evaluate: EvaluateParams
+
+    def __post_init__(self) -> None:
+        if not self.specs:
+            raise ValueError("`specs` is empty; list at least one spec in specs/")
+        for name in self.specs:
+            if not SPEC_NAME.match(name):
+                raise ValueError(
+                    f"spec name {name!r} in `specs` is not valid; use lowercase "
+                    "letters, digits, '_' and '-' (it names specs/<name>.md)"
+                )
+        if len(set(self.specs)) != len(self.specs):
+            raise ValueError(f"`specs` lists a spec twice: {self.specs}")
+        if self.spec not in self.specs:
+            raise ValueError(
+                f"`spec: {self.spec}` is not one of `specs` {self.specs}; "
+                "add it to `specs` or choose one of them"
+            )
+
+
+def load_params(path: str | Path = "params.yaml", specs_dir: str | Path | None = "specs") -> Params:
+    """Read and validate `params.yaml`; with `specs_dir`, check every listed spec has a file."""
+    path = Path(path)
+    raw, source = read_yaml(path)
+    params = build(Params, raw, source)
+    if specs_dir is not None:
+        check_spec_files(params, Path(specs_dir), path)
+    return params
+
+
+def params_from_mapping(raw: Any, path: Path) -> Params:
+    """Validate an already-parsed params mapping; errors name `path` (no line numbers)."""
+    return build(Params, raw, Source(path, {}))
+
+
+def check_spec_files(params: Params, specs_dir: Path, path: Path = Path("params.yaml")) -> None:
+    known = sorted(p.stem for p in specs_dir.glob("*.md"))
+    for name in params.specs:
+        if not (specs_dir / f"{name}.md").is_file():
+            raise ConfigError(
+                f"{path}: spec {name!r} listed in `specs` has no file {specs_dir / name}.md; "
+                f"known specs: {', '.join(known) or '(none)'}; fix the name or add the file"
+            )
+
+
+def to_dict(obj: Any) -> Any:
+    """A plain-data copy of a config dataclass (for manifests and logs)."""
+    return dataclasses.asdict(obj)

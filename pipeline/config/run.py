@@ -1,0 +1,74 @@
+"""Run settings from `run.yaml`: what changes speed or cost, never an output.
+
+Kept apart from `params.yaml` so that DVC never reruns a stage for them. The file is optional,
+and it states only what differs from the defaults, which live in the dataclasses below and
+nowhere else (`msm params --show` prints them all). Read through `pipeline.config.load`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from llm.pricing import Price
+from llm.settings import LLMSettings
+from pipeline.config.load import load_file
+from pipeline.execution.settings import ExecutorSettings
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """How the training stages run (`run.yaml` `training:`): speed and memory, not the recipe."""
+
+    attention: Literal["auto", "flex_attention", "sdpa"] = "auto"
+    """auto (flex_attention on a GPU, sdpa on the CPU); both keep attention inside each packed
+    document (`training/attention.py`)."""
+    compile: Literal["auto", "always", "never"] = "auto"
+    """torch.compile each decoder layer: auto (on a GPU), always or never."""
+    liger: Literal["auto", "always", "never"] = "auto"
+    """Liger's fused linear cross-entropy (never materializes the logits): auto (on a GPU when
+    liger-kernel is installed), always or never."""
+    gradient_checkpointing: bool = False
+    """Recompute each decoder layer's activations in the backward pass (less memory, ~30% more
+    compute)."""
+    parallel: Literal["ddp", "fsdp"] = "ddp"
+    """With several processes (`torchrun`, `accelerate launch`): ddp (replicated weights) or
+    fsdp (FSDP2: parameters, gradients and optimizer state sharded per decoder layer)."""
+    checkpoint_every: int = 50
+    """Optimizer steps between resumable checkpoints (in the stage's work folder); 0: none."""
+    threads: int = 0
+    """CPU threads for torch (0: torch's default). Results on the CPU are bit-identical only
+    for the same thread count."""
+
+    def __post_init__(self) -> None:
+        if self.checkpoint_every < 0 or self.threads < 0:
+            raise ValueError("`checkpoint_every` and `threads` must be 0 or more")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    expected_output_tokens: int = 1500
+    """Expected output tokens per generated document, for cost previews."""
+    prices: dict[str, dict[str, Price]] = field(default_factory=dict)
+    """USD per million tokens, by backend, then dated model id."""
+    llm: LLMSettings = field(default_factory=LLMSettings)
+    """How model calls reach their backend."""
+    executor: ExecutorSettings = field(default_factory=ExecutorSettings)
+    """How the corpus steps (dedup, quality) run."""
+    training: TrainingSettings = field(default_factory=TrainingSettings)
+    """How the training stages run."""
+
+    def __post_init__(self) -> None:
+        if self.expected_output_tokens <= 0:
+            raise ValueError("`expected_output_tokens` must be a positive integer")
+
+    def price(self, backend: str, model: str) -> Price | None:
+        return self.prices.get(backend, {}).get(model)
+
+
+def load_run_config(path: str | Path = "run.yaml") -> RunConfig:
+    path = Path(path)
+    if not path.is_file():
+        return RunConfig()
+    return load_file(path, RunConfig)
