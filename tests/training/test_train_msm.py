@@ -210,6 +210,52 @@ def test_sigkill_then_resume_equals_uninterrupted(
         ).read_bytes()
 
 
+def test_sigterm_checkpoints_at_the_step_boundary_then_resumes(
+    workspace: dict[str, Path],
+) -> None:
+    """SIGTERM (preemption, `kill`) mid-run: a checkpoint at the step in progress, exit 143 with
+    one line naming the command that continues, no traceback; that command resumes and ends
+    with the adapter and curves of a run never interrupted."""
+    ws = workspace
+    ws["params"].write_text(ws["params"].read_text().replace("max_steps: 12", "max_steps: 60"))
+    ws["run"].write_text("training:\n  checkpoint_every: 4\n  threads: 1\n")
+    whole = run_stage(ws, "whole", "work-whole")
+    assert whole.returncode == 0, whole.stderr
+
+    work = ws["tmp"] / "work"
+    proc = subprocess.Popen(train_cmd(ws, "resumed"), cwd=ROOT, env=env(work), text=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.monotonic() + 240
+    while not list(work.glob("*/step-*.pt")) and proc.poll() is None:
+        assert time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.005)
+    time.sleep(0.2)  # a few steps past the periodic checkpoint
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err[-3000:]
+    assert "Traceback" not in err
+    (checkpoint,) = work.glob("*/step-*.pt")
+    step = int(checkpoint.stem.split("-")[1])
+    line = err.strip().splitlines()[-1]
+    assert line.startswith(
+        f"msm train-msm: interrupted by SIGTERM: checkpoint written at step {step} of 60; "
+    ), line
+    assert f"continue with: msm train-msm --params {ws['params']}" in line, line
+    assert 4 <= step < 60, step
+    assert not (ws["tmp"] / "resumed").exists(), "an interrupted run must not leave an output"
+
+    resumed = run_stage(ws, "resumed", "work")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"(step {step})" in resumed.stderr
+    if CUDA:
+        _adapters_close(ws["tmp"] / "whole", ws["tmp"] / "resumed", atol=1e-4)
+        return
+    for name in ("adapter_model.safetensors", "metrics.json"):
+        a = ws["tmp"] / ("whole" if name.endswith("tensors") else "whole-metrics") / name
+        b = ws["tmp"] / ("resumed" if name.endswith("tensors") else "resumed-metrics") / name
+        assert a.read_bytes() == b.read_bytes(), name
+
+
 def _adapters_close(a: Path, b: Path, atol: float) -> None:
     wa = load_file(a / "adapter_model.safetensors")
     wb = load_file(b / "adapter_model.safetensors")
