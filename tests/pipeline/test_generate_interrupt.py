@@ -10,9 +10,11 @@ journalled for the next run.
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -98,16 +100,24 @@ def test_interrupt_drains_in_flight_and_the_rerun_buys_nothing_twice(
         assert set(server.completed_counts().values()) == {1}  # nothing was bought twice
 
 
-def test_a_second_sigint_during_the_drain_quits_at_once(
-    write_spec: Callable[..., Path], tmp_path: Path
-) -> None:
+@contextlib.contextmanager
+def first_level_in_flight(spec: Path, tmp_path: Path, drain_s: float) -> Iterator[subprocess.Popen]:
+    """A run whose first four requests are in flight, each with 2 s of server latency ahead."""
     with LocalAPIServer(
         api_key=KEY, responder=LocalModel(), latency_s=2.0, model_id=MODEL
     ) as server:
-        root = project(tmp_path / "proj", write_spec(), server.url)
-        setup(root, batch_levels=[], drain_s=60.0)
+        root = project(tmp_path / "proj", spec, server.url)
+        setup(root, batch_levels=[], drain_s=drain_s)
         proc = launch(root, root / "cache", root / "run")
         wait_for_fresh_arrival(server, completed=0)
+        yield proc
+        settle(server)
+
+
+def test_a_second_sigint_during_the_drain_quits_at_once(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    with first_level_in_flight(write_spec(), tmp_path, drain_s=60.0) as proc:
         proc.send_signal(signal.SIGINT)
         assert proc.stderr is not None
         head = ""
@@ -119,36 +129,29 @@ def test_a_second_sigint_during_the_drain_quits_at_once(
         proc.send_signal(signal.SIGINT)
         code, log = finish(proc)
         took = time.monotonic() - start
-        assert code == 130, head + log
-        assert took < 1.5, took  # not the 2 s the requests in flight still had to go
-        assert "Traceback" not in head + log
-        line = last_line(log)
-        assert line.startswith("msm generate: SIGINT again: quit at once; "), line
-        assert "4 requests in flight abandoned" in line, line
-        assert "continue with: msm generate --spec specs/small.md" in line, line
-        settle(server)
+    assert code == 130, head + log
+    assert took < 1.5, took  # not the 2 s the requests in flight still had to go
+    assert "Traceback" not in head + log
+    line = last_line(log)
+    assert line.startswith("msm generate: SIGINT again: quit at once; "), line
+    assert "4 requests in flight abandoned" in line, line
+    assert "continue with: msm generate --spec specs/small.md" in line, line
 
 
 def test_when_the_drain_time_runs_out_the_rest_is_abandoned(
     write_spec: Callable[..., Path], tmp_path: Path
 ) -> None:
-    with LocalAPIServer(
-        api_key=KEY, responder=LocalModel(), latency_s=2.0, model_id=MODEL
-    ) as server:
-        root = project(tmp_path / "proj", write_spec(), server.url)
-        setup(root, batch_levels=[], drain_s=0.5)
-        proc = launch(root, root / "cache", root / "run")
-        wait_for_fresh_arrival(server, completed=0)
+    with first_level_in_flight(write_spec(), tmp_path, drain_s=0.5) as proc:
         start = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         code, log = finish(proc)
-        assert code == 143, log
-        assert time.monotonic() - start < 3.0
-        assert "Traceback" not in log
-        line = last_line(log)
-        assert "0 answers bought by this run are in the cache" in line, line
-        assert "4 requests in flight were abandoned" in line, line
-        settle(server)
+        took = time.monotonic() - start
+    assert code == 143, log
+    assert took < 3.0, took
+    assert "Traceback" not in log
+    line = last_line(log)
+    assert "0 answers bought by this run are in the cache" in line, line
+    assert "4 requests in flight were abandoned" in line, line
 
 
 def test_submitted_batches_stay_journalled_and_the_next_run_collects_them(

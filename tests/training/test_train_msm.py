@@ -165,6 +165,24 @@ def test_no_attention_across_documents(workspace: dict[str, Path], attention: st
     assert not torch.allclose(plain[0], plain[1])
 
 
+def whole_then_start_until_a_checkpoint(ws: dict[str, Path], every: int) -> subprocess.Popen:
+    """60 steps with a checkpoint every `every`: run them whole (into `whole`), then start the
+    same run (into `resumed`, work folder `work`) and return once its first checkpoint exists."""
+    ws["params"].write_text(ws["params"].read_text().replace("max_steps: 12", "max_steps: 60"))
+    ws["run"].write_text(f"training:\n  checkpoint_every: {every}\n  threads: 1\n")
+    whole = run_stage(ws, "whole", "work-whole")
+    assert whole.returncode == 0, whole.stderr
+
+    work = ws["tmp"] / "work"
+    proc = subprocess.Popen(train_cmd(ws, "resumed"), cwd=ROOT, env=env(work), text=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.monotonic() + 240
+    while not list(work.glob("*/step-*.pt")) and proc.poll() is None:
+        assert time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.005)
+    return proc
+
+
 @pytest.mark.parametrize("resume_with", ["same", "fsdp-2"])
 def test_sigkill_then_resume_equals_uninterrupted(
     workspace: dict[str, Path], resume_with: str
@@ -173,18 +191,7 @@ def test_sigkill_then_resume_equals_uninterrupted(
     never killed: byte-identical on the CPU; within tolerance on a GPU, or when resumed by two
     FSDP processes (the checkpoint holds full state dicts, whatever wrote it)."""
     ws = workspace
-    ws["params"].write_text(ws["params"].read_text().replace("max_steps: 12", "max_steps: 60"))
-    ws["run"].write_text("training:\n  checkpoint_every: 5\n  threads: 1\n")
-    whole = run_stage(ws, "whole", "work-whole")
-    assert whole.returncode == 0, whole.stderr
-
-    work = ws["tmp"] / "work"
-    proc = subprocess.Popen(train_cmd(ws, "resumed"), cwd=ROOT, env=env(work),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
-    deadline = time.monotonic() + 240
-    while not list(work.glob("*/step-*.pt")) and proc.poll() is None:
-        assert time.monotonic() < deadline, "no checkpoint appeared"
-        time.sleep(0.005)
+    proc = whole_then_start_until_a_checkpoint(ws, every=5)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
@@ -217,18 +224,8 @@ def test_sigterm_checkpoints_at_the_step_boundary_then_resumes(
     one line naming the command that continues, no traceback; that command resumes and ends
     with the adapter and curves of a run never interrupted."""
     ws = workspace
-    ws["params"].write_text(ws["params"].read_text().replace("max_steps: 12", "max_steps: 60"))
-    ws["run"].write_text("training:\n  checkpoint_every: 4\n  threads: 1\n")
-    whole = run_stage(ws, "whole", "work-whole")
-    assert whole.returncode == 0, whole.stderr
-
     work = ws["tmp"] / "work"
-    proc = subprocess.Popen(train_cmd(ws, "resumed"), cwd=ROOT, env=env(work), text=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
-    deadline = time.monotonic() + 240
-    while not list(work.glob("*/step-*.pt")) and proc.poll() is None:
-        assert time.monotonic() < deadline, "no checkpoint appeared"
-        time.sleep(0.005)
+    proc = whole_then_start_until_a_checkpoint(ws, every=4)
     time.sleep(0.2)  # a few steps past the periodic checkpoint
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
