@@ -12,6 +12,8 @@ import logging
 import os
 import sys
 
+from pipeline import interrupt
+
 COMMANDS: dict[str, tuple[str, str]] = {
     "params": ("pipeline.params_cli", "validate params.yaml and print it"),
     "profile": ("pipeline.profile_cli", "print the -S flags of a params profile (profiles/)"),
@@ -70,7 +72,8 @@ def main(argv: list[str] | None = None) -> None:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        args.func(args)
+        with interrupt.handled(argv):  # Ctrl-C, SIGTERM: exit 130/143 with one line
+            args.func(args)
     except BrokenPipeError:  # output piped into `head` and the like: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except Exception as err:

@@ -45,6 +45,9 @@ class GenerationSettings:
     """Empty: the SDK's default (or ANTHROPIC_BASE_URL)."""
     openai_base_url: str = ""
     """Empty: OPENAI_BASE_URL; required for the openai backend (e.g. http://host:8000/v1)."""
+    drain_s: float = 30.0
+    """On Ctrl-C or SIGTERM: how long to wait for the requests in flight, whose answers are
+    committed to the cache, before abandoning the rest (a re-run buys those again). 0: none."""
     hf_batch_size: int = 8
     hf_device: str = "auto"
     vllm_chunk: int = 256
@@ -57,6 +60,8 @@ class GenerationSettings:
         for name in ("timeout_s", "connect_timeout_s", "backoff_s", "backoff_max_s"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"`generation.{name}` must be > 0")
+        if self.drain_s < 0:
+            raise ConfigError(f"`generation.drain_s` must be >= 0, got {self.drain_s}")
         bad = [lvl for lvl in self.batch_levels if lvl not in LEVELS]
         if bad:
             raise ConfigError(

@@ -17,6 +17,10 @@ Batches (levels in `run.yaml` `generation.batch_levels`): each request's cache k
 or by listing recent batches and matching custom_ids), waits for it and collects its results
 instead of paying twice.
 
+On Ctrl-C or SIGTERM (`pipeline.interrupt`) no new batch is created and the batches already
+submitted are left running, journalled: their requests come back as `Failure("batch_pending")`
+and the next run collects them.
+
 The API key comes from ANTHROPIC_API_KEY and is passed only to the SDK client; it is never
 logged, cached or written.
 """
@@ -33,6 +37,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
+from pipeline import interrupt
 from pipeline.config import ConfigError
 from pipeline.generate.backends.base import BackendError
 from pipeline.generate.backends.batch_journal import BatchJournal, Entry
@@ -116,7 +121,9 @@ class AnthropicBackend:
         else:
             if self._loop is None:
                 self._loop = EventLoop()
-            yield from self._loop.stream(source, self._message, self.settings.concurrency)
+            yield from self._loop.stream(
+                source, self._message, self.settings.concurrency, self.settings.drain_s
+            )
 
     def close(self) -> None:
         self._sync.close()
@@ -198,7 +205,10 @@ class AnthropicBackend:
                     yield r, self._recovered.pop(r.key)
                 else:
                     todo.append(r)
-            if todo:
+            if todo and interrupt.requested():
+                for r in todo:
+                    yield r, Failure("interrupted", "not sent: the run was interrupted")
+            elif todo:
                 batch = self._submit(todo)
                 if isinstance(batch, Failure):
                     for r in todo:
@@ -278,7 +288,9 @@ class AnthropicBackend:
                 return batch
             if batch.processing_status == "ended":
                 break
-            time.sleep(self.settings.batch_poll_s)
+            interrupt.sleep(self.settings.batch_poll_s)
+            if interrupt.requested():
+                return Failure("batch_pending", f"batch {batch_id} left running, journalled")
         lines = self._call(lambda: list(self._sync.messages.batches.results(batch_id)))
         if isinstance(lines, Failure):
             return lines
