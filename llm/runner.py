@@ -9,10 +9,16 @@ lazily, each only after the cap has booked its worst case, so the backend never 
 cap would not allow. Requests left unsent once the cap is reached come back as
 `Failure("spend_cap")`; answers a backend could not get come back as its `Failure`. Neither is
 cached, so a re-run asks for them again.
+
+Inside `Runner.graceful()` a first Ctrl-C or SIGTERM stops the sending: the requests in flight
+get `drain_s` seconds to finish and their answers are committed like any other, then the runner
+raises `Interrupted` saying how many answers were kept and how many requests were abandoned
+(`pipeline.interrupt`). Submitted batches stay journalled for the next run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections import Counter
@@ -25,8 +31,10 @@ from llm.backends.base import Backend
 from llm.cache import RequestCache
 from llm.pricing import SpendCap
 from llm.request import Failure, Request, Response
+from pipeline import interrupt
 
 log = logging.getLogger(__name__)
+_INTERRUPT_REASONS = frozenset({"interrupted", "batch_pending"})
 
 
 @dataclass
@@ -72,10 +80,28 @@ class Runner:
     failures: Counter = field(default_factory=Counter)
     """Transport failures and spend-cap stops, by reason (not cached; a re-run retries them)."""
     stopped: bool = False
+    drain_s: float = 30.0
+    """After a first Ctrl-C or SIGTERM, how long the requests in flight may take to finish."""
     _counted: set[str] = field(default_factory=set)
+    _taken: int = 0
+    """Requests the backend took in the current round (counted in the thread that feeds it)."""
+    _received: int = 0
+    """Requests it yielded back (counted in the caller's thread)."""
+    _drained: int = 0
+    _abandoned: int = 0
+    _pending: int = 0
+
+    @contextlib.contextmanager
+    def graceful(self) -> Iterator[None]:
+        """The block in which a first signal drains instead of raising at once; a signal that
+        came in it raises `Interrupted` at the latest when it ends."""
+        with interrupt.graceful(self._on_signal, self._abandoning):
+            yield
+        self._check_interrupt()
 
     def answer(self, requests: list[Request]) -> dict[str, Response | Failure]:
         """Each request's answer (or Failure), by request key."""
+        self._check_interrupt()
         out: dict[str, Response | Failure] = {}
         missing: dict[str, Request] = {}
         for r in requests:
@@ -93,6 +119,7 @@ class Runner:
         for purpose, group in by_purpose.items():
             if not self.stopped:
                 self._ask(group, purpose, out)
+                self._check_interrupt()
         for key in missing:
             if key not in out:
                 out[key] = Failure("spend_cap", "not sent: the spending cap was reached")
@@ -112,6 +139,8 @@ class Runner:
 
         def feed() -> Iterator[Request]:
             for taken, r in enumerate(requests):
+                if interrupt.requested():
+                    return
                 if not self.cap.reserve(r, batch):
                     self.stopped = True
                     log.warning(
@@ -122,15 +151,22 @@ class Runner:
                         purpose,
                     )
                     return
+                self._taken += 1
                 yield r
 
         try:
             for request, result in self.backend.generate(feed()):
+                self._received += 1
+                if interrupt.requested() and isinstance(result, Response):
+                    self._drained += 1
                 if isinstance(result, Response):
                     self.cache.put(request.key, result)
                     self.cap.settle(request, result)
                     self.new.add(result)
                     self._use(request.key, result, purpose)
+                elif result.reason in _INTERRUPT_REASONS:
+                    self.cap.settle(request, None)
+                    self._pending += result.reason == "batch_pending"
                 else:
                     self.cap.settle(request, None)
                     self.failures[result.reason] += 1
@@ -142,6 +178,9 @@ class Runner:
                 )
         finally:
             bar.close()
+            # requests taken but never yielded back: cut off when the drain time ran out
+            self._abandoned += self._in_flight
+            self._taken = self._received = 0
         took = time.monotonic() - start
         log.info(
             "%s: %d requests sent in %.1fs (%.1f/s); spent so far $%.4f",
@@ -151,6 +190,38 @@ class Runner:
             len(requests) / took if took else 0.0,
             self.cap.spent,
         )
+
+    @property
+    def _in_flight(self) -> int:
+        return self._taken - self._received
+
+    def _on_signal(self, name: str) -> None:
+        log.warning(
+            "%s: stopping; no new requests are sent, the %d in flight get up to %gs to finish "
+            "(send it again to quit at once)",
+            name,
+            self._in_flight,
+            self.drain_s,
+        )
+
+    def _abandoning(self) -> str:
+        return f"{self._in_flight} requests in flight abandoned (a re-run buys them again)"
+
+    def _check_interrupt(self) -> None:
+        signum = interrupt.requested()
+        if signum is None:
+            return
+        detail = (
+            f"{self.new.requests:,} answers bought by this run are in the cache "
+            f"({self._drained} arrived while draining); {self._abandoned} requests in flight "
+            "were abandoned (a re-run buys them again)"
+        )
+        if self._pending:
+            detail += (
+                f"; {self._pending} requests in submitted batches stay journalled "
+                "(the next run collects them)"
+            )
+        raise interrupt.Interrupted(signum, detail)
 
     def _use(self, key: str, response: Response, purpose: str) -> bool:
         """Count an answer in the usage once; False if it was counted already."""

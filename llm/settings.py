@@ -39,6 +39,9 @@ class LLMSettings:
     """Empty: the SDK's default (or ANTHROPIC_BASE_URL)."""
     openai_base_url: str = ""
     """Empty: OPENAI_BASE_URL; required for the openai backend (e.g. http://host:8000/v1)."""
+    drain_s: float = 30.0
+    """On Ctrl-C or SIGTERM: how long to wait for the requests in flight, whose answers are
+    committed to the cache, before abandoning the rest (a re-run buys those again). 0: none."""
     hf_batch_size: int = 8
     hf_device: str = "auto"
     vllm_chunk: int = 256
@@ -52,3 +55,5 @@ class LLMSettings:
         for name in ("timeout_s", "connect_timeout_s", "backoff_s", "backoff_max_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"`{name}` must be > 0, got {getattr(self, name)}")
+        if self.drain_s < 0:
+            raise ValueError(f"`drain_s` must be >= 0, got {self.drain_s}")

@@ -16,6 +16,7 @@ import os
 import sys
 
 from llm.errors import BackendError
+from pipeline import interrupt
 from pipeline.errors import CheckFailed, Incomplete, InputError
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -72,7 +73,8 @@ def main(argv: list[str] | None = None) -> None:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        args.func(args)
+        with interrupt.handled(argv):  # Ctrl-C, SIGTERM: exit 130/143 with one line
+            args.func(args)
     except BrokenPipeError:  # output piped into `head` and the like: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except Exception as err:

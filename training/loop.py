@@ -7,6 +7,10 @@ checkpoints). Everything that decides the result is a function of the params and
   same rows, whatever the device count, and resuming at step s needs no saved data iterator;
 - each step's loss is the sum over its target tokens divided by their count over the whole step
   (all micro-batches, all devices), so accumulation and the GPU count do not change the gradient.
+
+Ctrl-C or SIGTERM (`pipeline.interrupt`) lets the step in progress finish, writes a checkpoint
+at that step boundary and stops with `Interrupted`; the same command then resumes from it. The
+processes agree on the stop each step, so all of them checkpoint the same step.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import signal
 import time
 from dataclasses import dataclass
 
@@ -21,6 +26,7 @@ import numpy as np
 import torch
 from transformers import get_cosine_schedule_with_warmup
 
+from pipeline import interrupt
 from pipeline.config.params import TrainMsmParams
 from pipeline.errors import InputError
 from training.attention import block_causal_mask
@@ -170,7 +176,10 @@ def train(
         start, history = checkpoints.load(latest, rt.module, rt.optimizer, rt.scheduler)
     context = np.array([attention_context(s[:, 2]) for s in ds.segments], dtype=np.int64)
     rt.module.train()
-    with StepMeter(plan.total_steps, start, enabled=rt.world.main) as meter:
+    with (
+        StepMeter(plan.total_steps, start, enabled=rt.world.main) as meter,
+        interrupt.graceful(_on_signal, lambda: "the step in progress is lost"),
+    ):
         for step in range(start, plan.total_steps):
             t0 = time.perf_counter()
             rows = plan.rows_of(step, len(ds))
@@ -205,6 +214,25 @@ def train(
             history.append(record)
             meter.update(step + 1, loss, rate)
             done = step + 1
+            if _stop_agreed(rt.world):
+                checkpoints.save(done, rt.module, rt.optimizer, rt.scheduler, history)
+                raise interrupt.Interrupted(
+                    interrupt.requested() or signal.SIGTERM,
+                    f"checkpoint written at step {done} of {plan.total_steps}; "
+                    "the next run resumes from it",
+                )
             if checkpoint_every and done % checkpoint_every == 0 and done < plan.total_steps:
                 checkpoints.save(done, rt.module, rt.optimizer, rt.scheduler, history)
     return history
+
+
+def _on_signal(name: str) -> None:
+    log.warning(
+        "%s: stopping after the step in progress with a checkpoint (send it again to quit at once)",
+        name,
+    )
+
+
+def _stop_agreed(world: World) -> bool:
+    """Whether any process was asked to stop (a signal may reach only some of them)."""
+    return all_reduce_max(1.0 if interrupt.requested() else 0.0, world) > 0

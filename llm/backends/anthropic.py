@@ -18,6 +18,10 @@ Batches (the purposes in `run.yaml` `llm.batch_purposes`): each request's cache 
 or by listing recent batches and matching custom_ids), waits for it and collects its results
 instead of paying twice.
 
+On Ctrl-C or SIGTERM (`pipeline.interrupt`) no new batch is created and the batches already
+submitted are left running, journalled: their requests come back as `Failure("batch_pending")`
+and the next run collects them.
+
 The API key comes from ANTHROPIC_API_KEY and is passed only to the SDK client; it is never
 logged, cached or written.
 """
@@ -45,6 +49,7 @@ from llm.errors import BackendError
 from llm.pricing import Price, cost_usd
 from llm.request import Failure, Request, Response, ToolCall
 from llm.settings import LLMSettings
+from pipeline import interrupt
 
 log = logging.getLogger(__name__)
 DATED = re.compile(r"-\d{8}$")
@@ -115,7 +120,9 @@ class AnthropicBackend:
         else:
             if self._loop is None:
                 self._loop = EventLoop()
-            yield from self._loop.stream(source, self._message, self.settings.concurrency)
+            yield from self._loop.stream(
+                source, self._message, self.settings.concurrency, self.settings.drain_s
+            )
 
     def close(self) -> None:
         self._sync.close()
@@ -208,7 +215,10 @@ class AnthropicBackend:
                     yield r, self._recovered.pop(r.key)
                 else:
                     todo.append(r)
-            if todo:
+            if todo and interrupt.requested():
+                for r in todo:
+                    yield r, Failure("interrupted", "not sent: the run was interrupted")
+            elif todo:
                 batch = self._submit(todo)
                 if isinstance(batch, Failure):
                     for r in todo:
@@ -288,7 +298,9 @@ class AnthropicBackend:
                 return batch
             if batch.processing_status == "ended":
                 break
-            time.sleep(self.settings.batch_poll_s)
+            interrupt.sleep(self.settings.batch_poll_s)
+            if interrupt.requested():
+                return Failure("batch_pending", f"batch {batch_id} left running, journalled")
         lines = self._call(lambda: list(self._sync.messages.batches.results(batch_id)))
         if isinstance(lines, Failure):
             return lines

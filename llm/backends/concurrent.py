@@ -6,6 +6,10 @@ the caller's thread as soon as it completes. A `BackendError` from any request s
 requests; the ones already in flight are finished and yielded first, then the error is raised.
 Closing the generator early cancels what is in flight.
 
+After an interrupt (`pipeline.interrupt`) the caller's request iterator stops; the stream yields
+what is still in flight as it completes, for at most `drain_s` seconds after the signal, then
+returns without the rest (cancelled: the caller counts them as abandoned).
+
 Also here: our retry policy (exponential backoff with full jitter, a server's `retry-after`
 wins when longer), shared by every HTTP backend.
 """
@@ -22,9 +26,11 @@ from typing import Any
 from llm.errors import BackendError
 from llm.request import Failure, Request, Response
 from llm.settings import LLMSettings
+from pipeline import interrupt
 
 Result = Response | Failure
 _DONE = object()
+_POLL_S = 0.1
 
 
 class EventLoop:
@@ -45,6 +51,7 @@ class EventLoop:
         requests: Iterable[Request],
         answer_one: Callable[[Request], Awaitable[Result]],
         concurrency: int,
+        drain_s: float = 0.0,
     ) -> Iterator[tuple[Request, Result]]:
         results: queue.Queue = queue.Queue()
         fatal: list[BackendError] = []
@@ -93,7 +100,12 @@ class EventLoop:
         finished = False
         try:
             while True:
-                item = results.get()
+                try:
+                    item = results.get(timeout=_POLL_S)
+                except queue.Empty:
+                    if interrupt.requested() and interrupt.elapsed() >= drain_s:
+                        return  # the drain time is up: the `finally` cancels what is left
+                    continue
                 if item is _DONE:
                     finished = True
                     break

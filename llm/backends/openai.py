@@ -72,7 +72,9 @@ class OpenAIBackend:
     def generate(self, requests: Iterable[Request]) -> Iterator[tuple[Request, Response | Failure]]:
         if self._loop is None:
             self._loop = EventLoop()
-        yield from self._loop.stream(requests, self._chat, self.settings.concurrency)
+        yield from self._loop.stream(
+            requests, self._chat, self.settings.concurrency, self.settings.drain_s
+        )
 
     def close(self) -> None:
         if self._loop is not None:

@@ -10,12 +10,17 @@ their log files. Completed tasks of an earlier, interrupted run in the same fold
   instance started for the step (an instance this process already runs is used as it is);
 - `slurm`: `SlurmPipelineExecutor` submits a job array and returns; `pipeline.execution.slurm`
   then waits for the array and checks every task.
+
+Ctrl-C reaches the whole process group: local worker processes ignore it, and the parent alone
+stops (`pipeline.interrupt`), terminating its workers, so no worker prints a traceback; the
+completion markers keep every task that finished.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -26,6 +31,18 @@ from pipeline.errors import Incomplete
 from pipeline.execution.settings import ExecutorSettings, RaySettings
 
 log = logging.getLogger(__name__)
+
+
+def _workers_ignore_ctrl_c() -> None:
+    """Start the forkserver that datatrove's worker pool forks from with SIGINT ignored: a
+    process started with it ignored keeps ignoring it, and so do the workers forked from it."""
+    import multiprocess.forkserver
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        multiprocess.forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class ExecutionError(Incomplete):
@@ -43,6 +60,8 @@ def run_step(
     log.info("%s: %d task(s) on the %s executor (%s)", name, tasks, settings.kind, logs)
     extra: dict[int, str] = {}
     if settings.kind == "local":
+        if settings.workers > 1 and tasks > 1:
+            _workers_ignore_ctrl_c()
         LocalPipelineExecutor(
             list(steps),
             tasks=tasks,

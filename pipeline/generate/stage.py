@@ -9,7 +9,9 @@ the backend only for what is missing.
 
 Exit codes: 0 done; 2 bad input or configuration (nothing sent); 3 stopped before finishing
 (spending cap reached, or requests that failed after every retry): everything bought is in the
-cache, no output is written, and the message says how to continue.
+cache, no output is written, and the message says how to continue; 130 (Ctrl-C) or 143
+(SIGTERM): interrupted after draining the requests in flight into the cache (run.yaml
+`llm.drain_s`), with one line saying what was kept and the command that continues.
 
 `--pilot N` writes N documents per section (spread over doc types) to `--out` with a readable
 `pilot.md`, through the same cache, so a paid run reuses them; read them before the full run.
@@ -138,13 +140,14 @@ def generate(
         # OpenAI-compatible server without a price in run.yaml) are free.
         cap = SpendCap(gp.max_spend_usd if price is not None else float("inf"), price)
         with RequestCache(cache_dir, durable=backend.paid) as cache:
-            runner = Runner(backend, cache, cap, progress=progress)
+            runner = Runner(backend, cache, cap, progress, drain_s=rc.llm.drain_s)
             book = PromptBook(spec, gp, model_id, seed)
             engine = Engine(sections, gp, book, runner)
-            types = engine.doc_types()
-            ideas = engine.ideas(types)
-            chosen = _pilot(ideas, pilot) if pilot is not None else ideas
-            docs = engine.documents(chosen, spec.name)
+            with runner.graceful():  # Ctrl-C, SIGTERM: drain what is in flight, then stop
+                types = engine.doc_types()
+                ideas = engine.ideas(types)
+                chosen = _pilot(ideas, pilot) if pilot is not None else ideas
+                docs = engine.documents(chosen, spec.name)
     finally:
         backend.close()
     info = {"hits": runner.hits, "new": runner.new.requests, "new_usd": runner.new.usd}

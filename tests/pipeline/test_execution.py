@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -263,3 +266,38 @@ def test_slurm_without_sbatch_is_a_config_error(
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(ConfigError, match="`sbatch` is not on PATH"):
         dedup(corpus, tmp_path / "out", section("dedup"), SLURM, tmp_path / "w")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_corpus_step_exits_cleanly_and_reruns(
+    make_records: Callable[..., Path], texts: list[str], tmp_path: Path, signum: int
+) -> None:
+    """Ctrl-C (to the whole process group, as a terminal sends it) or SIGTERM (to the parent,
+    as `kill` does) while local workers run datatrove tasks: exit 130/143 with one line, no
+    traceback from the parent or any worker, no output; the same command then finishes."""
+    src = make_records(tmp_path / "in", [(f"d{i:05d}", t) for i, t in enumerate(texts * 10)])
+    run = tmp_path / "run.yaml"
+    run.write_text("executor: {tasks: 4, workers: 2}\n")
+    args = ["dedup", "--input", str(src.parent), "--out", str(tmp_path / "out")]
+    args += ["--stats", str(tmp_path / "s.json"), "--run-config", str(run)]
+    cmd = [sys.executable, "-c", "from pipeline.cli import main; main()", *args]
+    env = dict(os.environ, MSM_WORK_DIR=str(tmp_path / "work"))
+    err = tmp_path / "stderr.txt"
+    with err.open("w") as fh:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=fh, start_new_session=True)
+        while "Launching pipeline" not in err.read_text():
+            assert proc.poll() is None, err.read_text()
+            time.sleep(0.005)
+        if signum == signal.SIGINT:
+            os.killpg(proc.pid, signum)
+        else:
+            proc.send_signal(signum)
+        assert proc.wait(timeout=60) == 128 + signum, err.read_text()
+    log = err.read_text()
+    assert "Traceback" not in log, log
+    name = signal.Signals(signum).name
+    assert log.strip().splitlines()[-1].startswith(f"msm dedup: interrupted by {name}: "), log
+    assert "continue with: msm dedup --input" in log
+    assert not (tmp_path / "out").exists()
+    again = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr

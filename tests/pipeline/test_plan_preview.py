@@ -155,3 +155,13 @@ def test_generate_on_bad_spec_writes_nothing(msm: CLI, tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "malformed YAML front matter" in proc.stderr and "bad.md:3" in proc.stderr
     assert not out.exists()
+
+
+def test_llm_drain_s_is_a_non_negative_run_setting(tmp_path: Path) -> None:
+    assert load_run_config(ROOT / "run.yaml").llm.drain_s == 30.0
+    path = tmp_path / "run.yaml"
+    path.write_text("llm: {drain_s: 0}\n")
+    assert load_run_config(path).llm.drain_s == 0.0
+    path.write_text("llm: {drain_s: -1}\n")
+    with pytest.raises(ConfigError, match=r"run\.yaml:1: `llm\.drain_s` must be >= 0, got -1"):
+        load_run_config(path)

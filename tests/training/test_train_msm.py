@@ -165,6 +165,24 @@ def test_no_attention_across_documents(workspace: dict[str, Path], attention: st
     assert not torch.allclose(plain[0], plain[1])
 
 
+def whole_then_start_until_a_checkpoint(ws: dict[str, Path], every: int) -> subprocess.Popen:
+    """60 steps with a checkpoint every `every`: run them whole (into `whole`), then start the
+    same run (into `resumed`, work folder `work`) and return once its first checkpoint exists."""
+    write_params(ws["params"], max_steps=60)
+    ws["run"].write_text(f"training:\n  checkpoint_every: {every}\n  threads: 1\n")
+    whole = run_stage(ws, "whole", "work-whole")
+    assert whole.returncode == 0, whole.stderr
+
+    work = ws["tmp"] / "work"
+    proc = subprocess.Popen(train_cmd(ws, "resumed"), cwd=ROOT, env=env(work), text=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.monotonic() + 240
+    while not list(work.glob("*/step-*.pt")) and proc.poll() is None:
+        assert time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.005)
+    return proc
+
+
 @pytest.mark.parametrize("resume_with", ["same", "fsdp-2"])
 def test_sigkill_then_resume_equals_uninterrupted(
     workspace: dict[str, Path], resume_with: str
@@ -173,18 +191,7 @@ def test_sigkill_then_resume_equals_uninterrupted(
     never killed: byte-identical on the CPU; within tolerance on a GPU, or when resumed by two
     FSDP processes (the checkpoint holds full state dicts, whatever wrote it)."""
     ws = workspace
-    write_params(ws["params"], max_steps=60)
-    ws["run"].write_text("training:\n  checkpoint_every: 5\n  threads: 1\n")
-    whole = run_stage(ws, "whole", "work-whole")
-    assert whole.returncode == 0, whole.stderr
-
-    work = ws["tmp"] / "work"
-    proc = subprocess.Popen(train_cmd(ws, "resumed"), cwd=ROOT, env=env(work),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
-    deadline = time.monotonic() + 240
-    while not list(work.glob("*/step-*.pt")) and proc.poll() is None:
-        assert time.monotonic() < deadline, "no checkpoint appeared"
-        time.sleep(0.005)
+    proc = whole_then_start_until_a_checkpoint(ws, every=5)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
@@ -208,6 +215,42 @@ def test_sigkill_then_resume_equals_uninterrupted(
         assert (ws["tmp"] / "whole-metrics" / name).read_bytes() == (
             ws["tmp"] / "resumed-metrics" / name
         ).read_bytes()
+
+
+def test_sigterm_checkpoints_at_the_step_boundary_then_resumes(
+    workspace: dict[str, Path],
+) -> None:
+    """SIGTERM (preemption, `kill`) mid-run: a checkpoint at the step in progress, exit 143 with
+    one line naming the command that continues, no traceback; that command resumes and ends
+    with the adapter and curves of a run never interrupted."""
+    ws = workspace
+    work = ws["tmp"] / "work"
+    proc = whole_then_start_until_a_checkpoint(ws, every=4)
+    time.sleep(0.2)  # a few steps past the periodic checkpoint
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err[-3000:]
+    assert "Traceback" not in err
+    (checkpoint,) = work.glob("*/step-*.pt")
+    step = int(checkpoint.stem.split("-")[1])
+    line = err.strip().splitlines()[-1]
+    assert line.startswith(
+        f"msm train-msm: interrupted by SIGTERM: checkpoint written at step {step} of 60; "
+    ), line
+    assert f"continue with: msm train-msm --params {ws['params']}" in line, line
+    assert 4 <= step < 60, step
+    assert not (ws["tmp"] / "resumed").exists(), "an interrupted run must not leave an output"
+
+    resumed = run_stage(ws, "resumed", "work")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"(step {step})" in resumed.stderr
+    if CUDA:
+        _adapters_close(ws["tmp"] / "whole", ws["tmp"] / "resumed", atol=1e-4)
+        return
+    for name in ("adapter_model.safetensors", "metrics.json"):
+        a = ws["tmp"] / ("whole" if name.endswith("tensors") else "whole-metrics") / name
+        b = ws["tmp"] / ("resumed" if name.endswith("tensors") else "resumed-metrics") / name
+        assert a.read_bytes() == b.read_bytes(), name
 
 
 def _adapters_close(a: Path, b: Path, atol: float) -> None:
