@@ -11,6 +11,7 @@ from testprofile import section
 
 from pipeline.dedup.minhash import shingles
 from pipeline.dedup.stage import dedup
+from pipeline.errors import InputError
 from pipeline.io import MANIFEST
 from pipeline.record import REJECT_SCHEMA, SCHEMA, RecordError, read_documents
 from pipeline.text import normalize_words
@@ -132,7 +133,7 @@ def test_duplicated_ids_are_an_error(
     src = make_records(
         tmp_path / "in", [("a", make_text(1, 60)), ("dup", make_text(2, 60)), ("dup", "x")]
     )
-    with pytest.raises(SystemExit, match="duplicated document id 'dup'"):
+    with pytest.raises(InputError, match="duplicated document id 'dup'"):
         dedup(src, tmp_path / "out", DP)
     assert not (tmp_path / "out").exists()
 

@@ -20,9 +20,10 @@ from fakes.standin import LocalModel
 from llm.cache import RequestCache
 from llm.errors import BackendError
 from llm.settings import LLMSettings
+from pipeline.cli import EXIT_CODES
 from pipeline.config.params import GenerateParams
 from pipeline.config.run import Price, RunConfig
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, Incomplete
 from pipeline.generate.stage import GenerationStopped, generate
 from pipeline.record import read_documents
 from pipeline.spec.parse import load_spec
@@ -137,7 +138,7 @@ def test_persistent_overload_stops_cleanly_and_a_rerun_finishes(
     server.faults.when(lambda body: "Write one" in json.dumps(body), Fault("529"), times=None)
     with pytest.raises(GenerationStopped, match="failed after every retry") as err:
         run(spec, tmp_path / "w", rc)
-    assert err.value.exit_code == 3
+    assert dict(EXIT_CODES)[Incomplete] == 3 and isinstance(err.value, Incomplete)
     assert "http_529" in str(err.value)
     assert not (tmp_path / "w" / "out").exists() and not (tmp_path / "w" / "plan.json").exists()
     planned = len(RequestCache(tmp_path / "w" / "cache"))
@@ -275,7 +276,7 @@ def test_missing_key_alias_model_and_price_are_clear_errors(
 ) -> None:
     spec = write_spec()
     rc = run_config(server)
-    with pytest.raises(ConfigError, match="not a dated model id"):
+    with pytest.raises(BackendError, match="not a dated model id"):
         run(spec, tmp_path / "a", rc, dataclasses.replace(GP, model="claude-sonnet-latest"))
     with pytest.raises(ConfigError, match="no price for anthropic/"):
         run(spec, tmp_path / "b", RunConfig(llm=rc.llm))

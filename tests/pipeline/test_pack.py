@@ -14,6 +14,7 @@ import pytest
 from testprofile import section
 from tokenizers import Tokenizer
 
+from pipeline.errors import InputError
 from pipeline.io import MANIFEST, file_checksums, write_json
 from pipeline.pack.packing import (
     MAX_PADDING,
@@ -359,11 +360,11 @@ def test_empty_input(tmp_path: Path, make_records, tokenizer_dir) -> None:
 
 def test_tokenizer_problems(tmp_path: Path, make_records, tokenizer_dir) -> None:
     src = make_records(tmp_path / "in", [("a", "Claude likes cheddar.")])
-    with pytest.raises(SystemExit, match=r"no tokenizer\.json"):
+    with pytest.raises(InputError, match=r"no tokenizer\.json"):
         pack(src, tmp_path / "nowhere", tmp_path / "out", PP, 0, MODEL)
     folder = tokenizer_dir(["Claude likes cheddar."])
     (folder / "tokenizer_config.json").write_text(json.dumps({"eos_token": "</s>"}))
-    with pytest.raises(SystemExit, match="is not in the vocabulary"):
+    with pytest.raises(InputError, match="is not in the vocabulary"):
         pack(src, folder, tmp_path / "out", PP, 0, MODEL)
     assert not (tmp_path / "out").exists()
 

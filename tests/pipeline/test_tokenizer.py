@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from tokenizers import Tokenizer, models, pre_tokenizers
 
+from pipeline.errors import InputError
 from pipeline.io import sha256_file
 from pipeline.tokenizer import load_tokenizer
 
@@ -44,16 +45,16 @@ def test_choice_overrides_default(tmp_path: Path) -> None:
 def test_bare_file_without_known_eos_is_an_error(tmp_path: Path) -> None:
     folder = word_tokenizer(tmp_path / "t", ["[SEP]"], None)
     shutil.move(folder / "tokenizer.json", tmp_path / "bare.json")
-    with pytest.raises(SystemExit, match="no end-of-document token"):
+    with pytest.raises(InputError, match="no end-of-document token"):
         load_tokenizer(tmp_path, str(tmp_path / "bare.json"))
 
 
 def test_missing_base_says_how_to_build_it(tmp_path: Path) -> None:
-    with pytest.raises(SystemExit, match="dvc repro base_model"):
+    with pytest.raises(InputError, match="dvc repro base_model"):
         load_tokenizer(tmp_path / "nothing")
 
 
 def test_hub_id_needs_the_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(SystemExit, match="HF_HUB_OFFLINE"):
+    with pytest.raises(InputError, match="HF_HUB_OFFLINE"):
         load_tokenizer(tmp_path, "HuggingFaceTB/SmolLM2-135M")
