@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pack": ("pipeline.pack.stage", "tokenize and pack documents into shards"),
     "verify": ("pipeline.pack.verify", "check a shard folder's checksums and structure"),
     "card": ("pipeline.card", "write a spec corpus's data card (README.md)"),
+    "show": ("pipeline.show", "print a spec's documents, its funnel, or its rejects and why"),
     "export": ("pipeline.export", "write a corpus as Parquet plus its card, without DVC"),
     "remote": ("pipeline.remote", "check a DVC remote, then push or pull through it"),
     "train-msm": ("training.msm", "MSM: continued pretraining (LoRA or full) on a spec's shards"),

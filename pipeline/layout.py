@@ -2,9 +2,9 @@
 
 `corpus_paths("rules")` gives each corpus stage's output folder and stats file for one spec,
 from the `--out` and `--stats` arguments of the stage's `cmd` with `${item}` set to the spec;
-`stage_writing(path)` names the stage (`pack@rules`) whose output holds `path`. Commands that
-read a corpus (`msm show`, `msm verify`) use these instead of hard-coding a second copy of the
-layout.
+`spec_file("rules")` is the spec file the `generate` stage reads; `stage_writing(path)` names
+the stage (`pack@rules`) whose output holds `path`. Commands that read a corpus (`msm show`,
+`msm verify`) use these instead of hard-coding a second copy of the layout.
 """
 
 from __future__ import annotations
@@ -75,6 +75,15 @@ def corpus_paths(spec: str, dvc_yaml: Path = DVC_YAML) -> dict[str, StagePaths]:
             Path(args["--stats"].replace("${item}", spec)),
         )
     return out
+
+
+def spec_file(spec: str, dvc_yaml: Path = DVC_YAML) -> Path:
+    """The spec file of `spec`: the `--spec` argument of the `generate` stage."""
+    body = read_stages(dvc_yaml).get("generate") or {}
+    template = _options(str(body.get("cmd", ""))).get("--spec")
+    if template is None:
+        raise InputError(f"{dvc_yaml}: stage `generate` has no --spec in its cmd")
+    return Path(template.replace("${item}", spec))
 
 
 def stage_writing(path: Path, dvc_yaml: Path = DVC_YAML) -> str | None:
