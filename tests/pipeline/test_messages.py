@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from msmrun import msm_in
 from testprofile import section, write_params
 
 from pipeline.dedup.stage import dedup
@@ -20,21 +20,6 @@ from pipeline.generate.prompts import PROMPTS, fill
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = Callable[..., subprocess.CompletedProcess]
-
-
-def msm_in(cwd: Path, *args: str | Path, code: str = "") -> subprocess.CompletedProcess:
-    """`msm ARGS` run from `cwd`; `code` runs after it (with the exit code in `rc`)."""
-    script = (
-        "import sys\nfrom pipeline.cli import main\nrc = 0\ntry:\n    main(sys.argv[1:])\n"
-        f"except SystemExit as e:\n    rc = e.code\n{code}\nsys.exit(rc)\n"
-    )
-    return subprocess.run(
-        [sys.executable, "-c", script, *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture
