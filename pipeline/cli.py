@@ -54,12 +54,22 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    # datatrove logs through loguru, whose default console level is read once, at import: its
+    # executor-level banners and stats tables are INFO, shown with -v (task logs keep them all).
+    options = argv[: argv.index(chosen)] if chosen else argv
+    verbose = "-v" in options or "--verbose" in options
+    os.environ.setdefault("LOGURU_LEVEL", "INFO" if verbose else "WARNING")
     parser = argparse.ArgumentParser(
         prog="msm", description="Model Spec Midtraining corpus factory and experiment stages."
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="debug logging, and the corpus steps' task logs on the console",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    chosen = next((a for a in argv if not a.startswith("-")), None)
     for name, (module_name, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         if name == chosen:
