@@ -14,6 +14,7 @@ import importlib
 import logging
 import os
 import sys
+import warnings
 
 from llm.errors import BackendError
 from pipeline import interrupt
@@ -48,6 +49,22 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
 )
 
 
+# Libraries whose deprecation notices about their own calls into each other (peft reading
+# transformers' `is_gradient_checkpointing`, for one) we can neither fix nor act on.
+LIBRARIES = ("transformers", "peft", "trl", "accelerate", "datasets", "torch", "datatrove")
+
+
+def quiet_library_warnings() -> None:
+    """Hide FutureWarnings and DeprecationWarnings attributed to a line inside `LIBRARIES`. A
+    warning about a deprecated call of ours is attributed to our line (stacklevel), so it still
+    shows; so does everything with `msm -v` or a `-W`/PYTHONWARNINGS of the user's."""
+    if sys.warnoptions:
+        return
+    pattern = rf"({'|'.join(LIBRARIES)})(\.|$)"
+    for category in (FutureWarning, DeprecationWarning):
+        warnings.filterwarnings("ignore", category=category, module=pattern)
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     # No model hub unless the user asks for one (HF_HUB_OFFLINE=0).
@@ -60,6 +77,8 @@ def main(argv: list[str] | None = None) -> None:
     options = argv[: argv.index(chosen)] if chosen else argv
     verbose = "-v" in options or "--verbose" in options
     os.environ.setdefault("LOGURU_LEVEL", "INFO" if verbose else "WARNING")
+    if not verbose:
+        quiet_library_warnings()
     parser = argparse.ArgumentParser(
         prog="msm", description="Model Spec Midtraining corpus factory and experiment stages."
     )
