@@ -14,6 +14,7 @@ import importlib
 import logging
 import os
 import sys
+import warnings
 
 from llm.errors import BackendError
 from pipeline import interrupt
@@ -30,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pack": ("pipeline.pack.stage", "tokenize and pack documents into shards"),
     "verify": ("pipeline.pack.verify", "check a shard folder's checksums and structure"),
     "card": ("pipeline.card", "write a spec corpus's data card (README.md)"),
+    "show": ("pipeline.show", "print a spec's documents, its funnel, or its rejects and why"),
     "export": ("pipeline.export", "write a corpus as Parquet plus its card, without DVC"),
     "remote": ("pipeline.remote", "check a DVC remote, then push or pull through it"),
     "train-msm": ("training.msm", "MSM: continued pretraining (LoRA or full) on a spec's shards"),
@@ -47,18 +49,46 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
 )
 
 
+# Libraries whose deprecation notices about their own calls into each other (peft reading
+# transformers' `is_gradient_checkpointing`, for one) we can neither fix nor act on.
+LIBRARIES = ("transformers", "peft", "trl", "accelerate", "datasets", "torch", "datatrove")
+
+
+def quiet_library_warnings() -> None:
+    """Hide FutureWarnings and DeprecationWarnings attributed to a line inside `LIBRARIES`. A
+    warning about a deprecated call of ours is attributed to our line (stacklevel), so it still
+    shows; so does everything with `msm -v` or a `-W`/PYTHONWARNINGS of the user's."""
+    if sys.warnoptions:
+        return
+    pattern = rf"({'|'.join(LIBRARIES)})(\.|$)"
+    for category in (FutureWarning, DeprecationWarning):
+        warnings.filterwarnings("ignore", category=category, module=pattern)
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     # No model hub unless the user asks for one (HF_HUB_OFFLINE=0).
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    # datatrove logs through loguru, whose default console level is read once, at import: its
+    # executor-level banners and stats tables are INFO, shown with -v (task logs keep them all).
+    options = argv[: argv.index(chosen)] if chosen else argv
+    verbose = "-v" in options or "--verbose" in options
+    os.environ.setdefault("LOGURU_LEVEL", "INFO" if verbose else "WARNING")
+    if not verbose:
+        quiet_library_warnings()
     parser = argparse.ArgumentParser(
         prog="msm", description="Model Spec Midtraining corpus factory and experiment stages."
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="debug logging, and the corpus steps' task logs on the console",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    chosen = next((a for a in argv if not a.startswith("-")), None)
     for name, (module_name, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         if name == chosen:

@@ -37,6 +37,10 @@ SCHEMA = pa.schema(
     ]
 )
 COLUMNS = tuple(SCHEMA.names)
+# The files of a corpus stage's output folder (generate, dedup, quality): the rows it passes on,
+# and the rows it dropped.
+DOCUMENTS = "documents.parquet"
+REJECTS = "rejects.parquet"
 
 # Rejected rows keep every column plus why they were dropped.
 REJECT_SCHEMA = SCHEMA.append(pa.field("reason", pa.string(), nullable=False))

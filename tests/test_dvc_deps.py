@@ -85,7 +85,9 @@ def imported_distributions(folders: list[str]) -> set[str]:
     """Third-party distributions whose modules the files under `folders` import (including
     imports inside functions)."""
     stdlib = set(sys.stdlib_module_names)
-    ours = {*PACKAGES, "fakes", "tests", "testprofile", "conftest", "bench"}
+    # the test helpers at tests/ (on the suite's pythonpath) are imported by name
+    helpers = {p.stem for p in (ROOT / "tests").glob("*.py")}
+    ours = {*PACKAGES, "fakes", "tests", "conftest", "bench", *helpers}
     mapping = importlib.metadata.packages_distributions()
     found: set[str] = set()
     for folder in folders:

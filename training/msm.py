@@ -51,25 +51,35 @@ def run(args: argparse.Namespace) -> None:
 
 
 def check_inputs(base: Path, shards: Path) -> None:
-    """Fail before any model is loaded: shards must verify and match the base's tokenizer."""
+    """Fail before torch or any model is imported: the shards must verify, hold training rows
+    and match the base model's tokenizer."""
+    from pipeline.errors import InputError
     from pipeline.io import MANIFEST, sha256_file
     from pipeline.pack.verify import verify
-    from training.data import DataError, PackedDataset
 
-    faults = verify(shards)
+    faults = verify(shards)  # a missing or foreign folder is an InputError naming its stage
     if faults:
-        raise DataError(
+        raise InputError(
             f"{shards}: the shards fail `msm verify` ({len(faults)} fault(s), first: {faults[0]}); "
             "rebuild them with `dvc repro` or `dvc pull`"
         )
-    PackedDataset(shards, "train")  # zero training rows is an error, said here
+    manifest = json.loads((shards / MANIFEST).read_text(encoding="utf-8"))
+    if manifest["splits"]["train"]["sequences"] == 0:
+        raise InputError(
+            f"{shards}: split 'train' holds zero sequences; training on nothing is an error. "
+            "Generate more documents (params.yaml `generate`) or lower `pack.val_fraction`"
+        )
+    if not base.is_dir():
+        raise InputError(
+            f"{base}: no such base model folder; run `dvc repro base_model` (or `dvc pull`)"
+        )
     tokenizer = base / "tokenizer.json"
     if not tokenizer.is_file():
-        raise FileNotFoundError(f"{tokenizer}: missing; run `dvc repro base_model` (or `dvc pull`)")
-    recorded = json.loads((shards / MANIFEST).read_text(encoding="utf-8"))["tokenizer"]
+        raise InputError(f"{tokenizer}: missing; run `dvc repro base_model` (or `dvc pull`)")
+    recorded = manifest["tokenizer"]
     actual = sha256_file(tokenizer)
     if recorded["sha256"] != actual:
-        raise DataError(
+        raise InputError(
             f"{shards} were tokenized with {recorded['name']!r} (tokenizer sha256 "
             f"{recorded['sha256'][:12]}), but the base model {base} has tokenizer sha256 "
             f"{actual[:12]}; rebuild the shards with the base model's tokenizer (`dvc repro`, "

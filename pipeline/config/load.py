@@ -96,10 +96,14 @@ def build(cls: type[T], raw: Any, source: Source, prefix: str = "") -> T:
         if isinstance(err, ConfigError):
             raise
         msg = str(err)
+        names = "|".join(map(re.escape, fields))
+        # the line of the first field the message names (`spec: x`, `max_words`), else the section's
+        named = re.search(rf"`({names})(?=[`.:\s])", msg)
+        key = _join(prefix, named.group(1)) if named else prefix
+        where = source.at(key if key in source.lines else prefix)
         if prefix:  # a dataclass names its own fields; name them by their full key
-            names = "|".join(map(re.escape, fields))
-            msg = re.sub(rf"`({names})(?=[`.])", rf"`{prefix}.\1", msg)
-        raise ConfigError(f"{source.at(prefix)}: {msg}; fix the value") from None
+            msg = re.sub(rf"`({names})(?=[`.:])", rf"`{prefix}.\1", msg)
+        raise ConfigError(f"{where}: {msg}; fix the value") from None
 
 
 def _value(tp: Any, value: Any, key: str, source: Source) -> Any:
@@ -139,7 +143,8 @@ def _value(tp: Any, value: Any, key: str, source: Source) -> Any:
 
 def _wrong(key: str, value: Any, expected: str, source: Source) -> None:
     raise ConfigError(
-        f"{source.at(key.split('[')[0])}: `{key}` must be {expected}, got "
+        f"{source.at(key if key in source.lines else key.split('[')[0])}: `{key}` must be "
+        f"{expected}, got "
         f"{type(value).__name__} {value!r}; fix the value"
     )
 
@@ -170,6 +175,10 @@ def _key_lines(node: yaml.Node | None, prefix: str = "") -> dict[str, int]:
             name = _join(prefix, k.value)
             out[name] = k.start_mark.line + 1
             out.update(_key_lines(v, name))
+    elif isinstance(node, yaml.SequenceNode) and prefix:
+        for i, item in enumerate(node.value):  # list items: `specs[3]`
+            out[f"{prefix}[{i}]"] = item.start_mark.line + 1
+            out.update(_key_lines(item, f"{prefix}[{i}]"))
     return out
 
 

@@ -11,6 +11,7 @@ how fast something is produced (workers, concurrency, prices) are run settings
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -299,9 +300,11 @@ class Params:
         if len(set(self.specs)) != len(self.specs):
             raise ValueError(f"`specs` lists a spec twice: {self.specs}")
         if self.spec not in self.specs:
+            close = difflib.get_close_matches(self.spec, self.specs, n=1)
+            hint = f" (did you mean `{close[0]}`?)" if close else ""
             raise ValueError(
-                f"`spec: {self.spec}` is not one of `specs` {self.specs}; "
-                "add it to `specs` or choose one of them"
+                f"`spec: {self.spec}` is not one of `specs`{hint}: {', '.join(self.specs)}; "
+                "choose one of them, or add it to `specs`"
             )
 
 
@@ -311,7 +314,7 @@ def load_params(path: str | Path = "params.yaml", specs_dir: str | Path | None =
     raw, source = read_yaml(path)
     params = build(Params, raw, source)
     if specs_dir is not None:
-        check_spec_files(params, Path(specs_dir), path)
+        check_spec_files(params, Path(specs_dir), source)
     return params
 
 
@@ -320,13 +323,16 @@ def params_from_mapping(raw: Any, path: Path) -> Params:
     return build(Params, raw, Source(path, {}))
 
 
-def check_spec_files(params: Params, specs_dir: Path, path: Path = Path("params.yaml")) -> None:
+def check_spec_files(params: Params, specs_dir: Path, source: Source) -> None:
     known = sorted(p.stem for p in specs_dir.glob("*.md"))
-    for name in params.specs:
+    for i, name in enumerate(params.specs):
         if not (specs_dir / f"{name}.md").is_file():
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean `{close[0]}`?)" if close else ""
             raise ConfigError(
-                f"{path}: spec {name!r} listed in `specs` has no file {specs_dir / name}.md; "
-                f"known specs: {', '.join(known) or '(none)'}; fix the name or add the file"
+                f"{source.at(f'specs[{i}]')}: spec {name!r} listed in `specs` has no file "
+                f"{specs_dir / name}.md{hint}; known specs: {', '.join(known) or '(none)'}; "
+                "fix the name or add the file"
             )
 
 

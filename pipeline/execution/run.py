@@ -45,6 +45,21 @@ def _workers_ignore_ctrl_c() -> None:
         signal.signal(signal.SIGINT, previous)
 
 
+class _LocalExecutor(LocalPipelineExecutor):
+    """datatrove's local executor, with its per-task console banners (the pipeline, "processing
+    done", a stats table: about ten lines a task) only when asked for (`msm -v`). datatrove prints
+    a task's log to the console only for local rank 0; a quiet run gives every task another
+    rank, so only its errors reach the console. Every line still goes to the task's log file."""
+
+    def __init__(self, *args, console_logs: bool, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.console_logs = console_logs
+
+    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
+        shown = local_rank if self.console_logs else local_rank + 1
+        return super()._run_for_rank(rank, shown, node_rank)
+
+
 class ExecutionError(Incomplete):
     """Tasks of a step did not complete; the message names them and their logs."""
 
@@ -62,12 +77,13 @@ def run_step(
     if settings.kind == "local":
         if settings.workers > 1 and tasks > 1:
             _workers_ignore_ctrl_c()
-        LocalPipelineExecutor(
+        _LocalExecutor(
             list(steps),
             tasks=tasks,
             workers=min(settings.workers, tasks),
             logging_dir=str(logs),
             skip_completed=True,
+            console_logs=log.isEnabledFor(logging.DEBUG),
         ).run()
     elif settings.kind == "ray":
         from datatrove.executor import RayPipelineExecutor

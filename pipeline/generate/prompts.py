@@ -12,6 +12,8 @@ the engine maps back to the plan's global ids. Each request's purpose is its lev
 
 from __future__ import annotations
 
+import difflib
+import re
 from functools import cache
 from pathlib import Path
 from string import Template
@@ -19,6 +21,7 @@ from typing import Any
 
 from llm.request import Request, Sampling, user
 from pipeline.config.params import GenerateParams
+from pipeline.errors import ConfigError
 from pipeline.generate.composer import template_hash
 from pipeline.io import sha256_text
 from pipeline.spec.decompose import PlanSection
@@ -36,6 +39,31 @@ LEVEL_FILES = {
 @cache
 def prompt_text(name: str) -> str:
     return (PROMPTS / name).read_text(encoding="utf-8")
+
+
+def render(name: str, **slots: Any) -> str:
+    """The prompt file `name` with its `$slots` filled. A placeholder the code does not fill (a
+    typo such as `$modle_name`) is a ConfigError naming the file, the line and the closest slot."""
+    return fill(PROMPTS / name, prompt_text(name), slots)
+
+
+def fill(path: Path, text: str, slots: dict[str, Any]) -> str:
+    """`text` (the template read from `path`) with `slots` substituted; see `render`."""
+    try:
+        return Template(text).substitute(slots)
+    except KeyError as err:
+        slot = str(err.args[0])
+        at = re.search(rf"\$(?:{re.escape(slot)}\b|\{{{re.escape(slot)}\}})", text)
+        line = text.count("\n", 0, at.start()) + 1 if at else None
+        close = difflib.get_close_matches(slot, list(slots), n=1)
+        hint = f"did you mean ${close[0]}? " if close else ""
+        raise ConfigError(
+            f"{path}{f':{line}' if line else ''}: unknown placeholder ${slot}; {hint}"
+            f"this file's placeholders are {', '.join('$' + k for k in slots)} "
+            "(write $$ for a literal $)"
+        ) from None
+    except ValueError as err:  # a lone `$` followed by something that is not a name
+        raise ConfigError(f"{path}: {err}; write $$ for a literal $") from None
 
 
 def prompts_hash() -> str:
@@ -68,7 +96,8 @@ class PromptBook:
             if self.gp.context == "spec":
                 excerpt = "\n\n".join(f"{s.title}\n{s.text}" for s in self.spec.sections)
             listed = "\n".join(f"- [{a}] {text}" for a, text in local_texts(sub).items())
-            self._system[sub.id] = Template(prompt_text("system.txt")).substitute(
+            self._system[sub.id] = render(
+                "system.txt",
                 model_name=self.spec.model_name,
                 provider_name=self.spec.provider_name,
                 spec_title=self.spec.title,
@@ -171,7 +200,7 @@ class PromptBook:
         return "\n".join(f"- [{a}] {by_local[a]}" for a in idea["assertions"])
 
     def _user(self, level: str, **slots: Any) -> str:
-        return Template(prompt_text(LEVEL_FILES[level])).substitute(slots)
+        return render(LEVEL_FILES[level], **slots)
 
     def _request(
         self,

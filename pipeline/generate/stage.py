@@ -36,7 +36,7 @@ from pipeline.generate.hierarchy import Document, Engine, Idea
 from pipeline.generate.prompts import PromptBook, prompts_hash
 from pipeline.io import MANIFEST, atomic_dir, write_json
 from pipeline.record import to_table, write_documents
-from pipeline.spec.decompose import PlanSection, decompose
+from pipeline.spec.decompose import PlanSection, plan_of
 from pipeline.spec.parse import Spec, load_spec
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> None:
 
 
 def build_plan(spec: Spec, gp: GenerateParams) -> list[PlanSection]:
-    return decompose(spec, min_words=gp.min_assertion_words)
+    return plan_of(spec, gp.min_assertion_words)  # an empty plan is an error, said here
 
 
 def generate(

@@ -8,9 +8,17 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.errors import CheckFailed
+from pipeline.errors import CheckFailed, InputError
 from pipeline.io import MANIFEST, sha256_file
+from pipeline.layout import corpus_paths, stage_writing
 from pipeline.pack.stage import SPLITS
+
+MANIFEST_KEYS = ("files", "seq_len", "splits")
+SPLIT_KEYS = ("sequences", "tokens")
+
+
+def _split_files(split: str) -> tuple[str, ...]:
+    return (f"{split}_tokens.npy", f"{split}_segments.npy", f"{split}_docs.json")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -29,14 +37,19 @@ def run(args: argparse.Namespace) -> None:
 
 
 def verify(folder: Path) -> list[str]:
+    """The faults of a shard folder (empty: it verifies). A path that is not a shard folder at
+    all (missing, a file, another stage's output) is an `InputError` naming what writes one."""
+    manifest = _shard_manifest(folder)
     mpath = folder / MANIFEST
-    if not mpath.is_file():
-        return [f"{mpath}: missing (the pack stage did not complete)"]
-    try:
-        manifest = json.loads(mpath.read_text(encoding="utf-8"))
-        files, seq_len, splits = manifest["files"], manifest["seq_len"], manifest["splits"]
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
-        return [f"{mpath}: unreadable manifest ({err})"]
+    missing = [k for k in MANIFEST_KEYS if k not in manifest]
+    if missing:
+        return [f"{mpath}: no {', '.join(f'`{k}`' for k in missing)} key; {_rebuild(folder)}"]
+    files, seq_len, splits = (manifest[k] for k in MANIFEST_KEYS)
+    if not (isinstance(files, dict) and isinstance(seq_len, int) and isinstance(splits, dict)):
+        return [
+            f"{mpath}: `files` and `splits` must be mappings and `seq_len` an integer; "
+            + _rebuild(folder)
+        ]
     faults = []
     for name, digest in sorted(files.items()):
         path = folder / name
@@ -52,16 +65,70 @@ def verify(folder: Path) -> list[str]:
         if split not in splits:
             faults.append(f"{mpath}: no entry for split {split!r}")
             continue
+        info = splits[split]
+        absent = [k for k in SPLIT_KEYS if not isinstance(info, dict) or k not in info]
+        absent += [n for n in _split_files(split) if not (folder / n).is_file()]
+        if absent:
+            faults.append(f"{mpath}: split {split!r} lacks {', '.join(absent)}; {_rebuild(folder)}")
+            continue
         faults += _check_split(folder, split, seq_len, splits[split], eos_id, min_piece)
     return faults
+
+
+def _shard_manifest(folder: Path) -> dict:
+    """The folder's manifest, if the folder is a shard folder at all; else an InputError."""
+    writer = stage_writing(folder)
+    if not folder.exists():
+        raise InputError(f"{folder}: no such folder; {_build(writer)}")
+    if not folder.is_dir():
+        raise InputError(f"{folder}: not a folder; give a shard folder (`msm pack --out`)")
+    mpath = folder / MANIFEST
+    if not mpath.is_file():
+        if writer is not None and not writer.startswith("pack@"):
+            raise InputError(f"{folder}: not a shard folder: {_what(writer)}")
+        raise InputError(
+            f"{mpath}: missing; the pack stage writes it last, so {folder} is not a shard "
+            f"folder or its pack run did not complete; {_build(writer)}"
+        )
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"{mpath}: not valid JSON ({err}); {_rebuild(folder)}") from None
+    if not isinstance(manifest, dict) or not any(k in manifest for k in MANIFEST_KEYS):
+        keys = ", ".join(MANIFEST_KEYS)
+        what = f"its {MANIFEST} has none of the shard keys ({keys})"
+        if writer and not writer.startswith("pack@"):
+            what = _what(writer)
+        raise InputError(f"{folder}: not a shard folder: {what}")
+    return manifest
+
+
+def _what(writer: str) -> str:
+    """What a folder written by another stage is, and where the shards of its spec are."""
+    spec = writer.partition("@")[2]
+    shards = f": {corpus_paths(spec)['pack'].out}" if spec else ""
+    return f"it is the output of `{writer}` (dvc.yaml); shards are the output of pack{shards}"
+
+
+def _build(writer: str | None) -> str:
+    if writer is None:
+        return "shard folders are written by `msm pack` (the `pack@<spec>` stages: `dvc repro`)"
+    return f"`{writer}` writes it: run `dvc repro {writer}` (or `dvc pull {writer}`)"
+
+
+def _rebuild(folder: Path) -> str:
+    writer = stage_writing(folder)
+    target = f" {writer}" if writer else ""
+    return f"rebuild it with `dvc repro{target}` or `dvc pull{target}`"
 
 
 def _check_split(
     folder: Path, split: str, seq_len: int, info: dict, eos_id: int | None, min_piece: int | None
 ) -> list[str]:
-    data = np.load(folder / f"{split}_tokens.npy", mmap_mode="r")
-    seg = np.load(folder / f"{split}_segments.npy")
-    docs = json.loads((folder / f"{split}_docs.json").read_text())
+    tokens, segments, doc_ids = _split_files(split)
+    data = np.load(folder / tokens, mmap_mode="r")
+    seg = np.load(folder / segments)
+    docs = json.loads((folder / doc_ids).read_text())
     out = []
     if data.ndim != 2 or data.shape[1] != seq_len:
         return [f"{split}_tokens.npy: shape {data.shape}, expected [*, {seq_len}]"]

@@ -7,14 +7,23 @@ import sys
 from pathlib import Path
 
 from pipeline.errors import CheckFailed
-from pipeline.spec.decompose import decompose
+from pipeline.spec.decompose import decompose, plan_of
 from pipeline.spec.parse import SpecError, load_spec
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="spec_command", required=True, metavar="ACTION")
-    lint = sub.add_parser("lint", help="validate spec files (default: specs/*.md)")
+    lint = sub.add_parser(
+        "lint",
+        help="validate spec files (default: specs/*.md)",
+        description="Parse each spec and decompose it as `msm generate` does: a spec that "
+        "parses but leaves nothing to generate from (a rules spec without rule items, no "
+        "sentence of generate.min_assertion_words words) fails too.",
+    )
     lint.add_argument("files", nargs="*", type=Path)
+    lint.add_argument(
+        "--params", type=Path, default=Path("params.yaml"), help="generate.min_assertion_words"
+    )
     show = sub.add_parser("show", help="print a spec's sections, rules and word counts")
     show.add_argument("name", help="spec name (specs/NAME.md) or a path")
     show.add_argument("--specs-dir", type=Path, default=Path("specs"))
@@ -35,11 +44,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     if args.spec_command == "lint":
+        from pipeline.config.params import load_params
+
+        min_words = load_params(args.params, specs_dir=None).generate.min_assertion_words
         files = args.files or sorted(Path("specs").glob("*.md"))
         bad = 0
         for f in files:
             try:
                 spec = load_spec(f)
+                plan_of(spec, min_words)
                 print(f"ok   {f} ({spec.kind}, {len(spec.sections)} sections, {spec.words} words)")
             except SpecError as err:
                 bad += 1

@@ -15,7 +15,7 @@ import re
 from dataclasses import asdict, dataclass
 
 from pipeline.io import sha256_text
-from pipeline.spec.parse import HEADING, RULE, Section, Spec
+from pipeline.spec.parse import HEADING, RULE, Section, Spec, SpecError
 
 LABELS = ("behavior", "value", "preference", "belief", "tone")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
@@ -111,3 +111,28 @@ def _rule_excerpt(text: str, rule_id: str) -> str:
     while end < len(lines) and not RULE.match(lines[end]) and not HEADING.match(lines[end]):
         end += 1
     return "\n".join(lines[start:end]).strip()
+
+
+def plan_of(spec: Spec, min_words: int) -> list[PlanSection]:
+    """`decompose(spec)`, or a SpecError naming the file and what is missing when the plan is
+    empty: a spec that parses but leaves nothing to generate from must not yield an empty
+    corpus silently."""
+    sections = decompose(spec, min_words=min_words)
+    if sections:
+        return sections
+    if spec.kind == "rules":
+        raise SpecError(
+            spec.path,
+            None,
+            "a `rules` spec without rule items, so there is nothing to generate from",
+            "write each rule as a list item `- **R1.** {model_name} ...` (a bold id, then the "
+            "rule), or set `kind: values` to generate from its sentences",
+        )
+    raise SpecError(
+        spec.path,
+        None,
+        f"no sentence of at least {min_words} words in the overview or any section, so there "
+        "are no assertions to generate from",
+        "write what the model should think and do as full sentences (params.yaml "
+        "`generate.min_assertion_words` sets the minimum length)",
+    )

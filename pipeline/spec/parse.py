@@ -14,6 +14,7 @@ Format (see README, "Writing a spec"):
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -105,7 +106,11 @@ def load_spec(path: str | Path) -> Spec:
     """Parse and validate one spec file; raise SpecError naming the file, line and fix."""
     path = Path(path)
     if not path.is_file():
-        raise SpecError(path, None, "no such spec file", "check the name in params.yaml `specs`")
+        known = sorted(p.stem for p in path.parent.glob("*.md"))
+        close = difflib.get_close_matches(path.stem, known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        listing = f"known specs in {path.parent}: {', '.join(known)}" if known else "check the path"
+        raise SpecError(path, None, "no such spec file", hint + listing)
     data = path.read_bytes()
     if len(data) > MAX_BYTES:
         raise SpecError(
@@ -224,12 +229,14 @@ def _render(body: str, meta: dict[str, str], path: Path, body_line: int) -> str:
             line = re.sub(r"\{#[^{}]*\}\s*$", "", line)
         for m in BRACES.finditer(line):
             if m.group(1) not in PLACEHOLDERS:
-                raise SpecError(
-                    path,
-                    body_line + i,
-                    f"unknown placeholder {m.group(0)!r}",
-                    "only {model_name} and {provider_name} are rendered; remove the braces",
+                close = difflib.get_close_matches(m.group(1).strip(), PLACEHOLDERS, n=1)
+                fix = (
+                    f"did you mean {{{close[0]}}}?"
+                    if close
+                    else "only {model_name} and {provider_name} are rendered; for literal "
+                    "braces, reword without them"
                 )
+                raise SpecError(path, body_line + i, f"unknown placeholder {m.group(0)!r}", fix)
     for key in PLACEHOLDERS:
         body = body.replace("{" + key + "}", meta[key])
     return body

@@ -124,12 +124,12 @@ def test_list_of_wrong_type(tmp_path: Path) -> None:
         load_params(path, SPECS)
 
 
-def test_out_of_range_value_names_section_line(tmp_path: Path) -> None:
+def test_out_of_range_value_names_its_line(tmp_path: Path) -> None:
     path = edited(tmp_path, "  threshold: 0.7\n", "  threshold: 1.5\n")
     with pytest.raises(ConfigError) as err:
         load_params(path, SPECS)
     msg = str(err.value)
-    assert f"{path}:{line_of(path, 'dedup:')}:" in msg
+    assert f"{path}:{line_of(path, '  threshold: 1.5')}:" in msg
     assert "`dedup.threshold` must lie in [0, 1], got 1.5" in msg
 
 
@@ -229,3 +229,21 @@ def test_cli_params_missing_spec_file_exit_2(
     proc = msm("params", "--params", path, "--specs-dir", SPECS)
     assert proc.returncode == 2
     assert "'cheddar'" in proc.stderr and "known specs:" in proc.stderr
+
+
+def test_unknown_active_spec_names_its_line_and_the_closest_spec(tmp_path: Path) -> None:
+    path = edited(tmp_path, "\nspec: ", "\nspec: rulez  # was: ")
+    with pytest.raises(ConfigError) as err:
+        load_params(path, SPECS)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}:{line_of(path, 'spec: rulez')}: `spec: rulez`"), msg
+    assert "did you mean `rules`?" in msg
+
+
+def test_listed_spec_without_file_names_its_line_and_the_closest_file(tmp_path: Path) -> None:
+    path = edited(tmp_path, "  - rules\n", "  - rulez\n")
+    with pytest.raises(ConfigError) as err:
+        load_params(path, SPECS)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}:{line_of(path, '  - rulez')}: spec 'rulez'"), msg
+    assert "did you mean `rules`?" in msg and "specs/rulez.md" in msg

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import random_text
+from msmrun import msm_in
 from testprofile import section
 
 from pipeline.dedup.minhash import shingles
@@ -15,6 +17,8 @@ from pipeline.errors import InputError
 from pipeline.io import MANIFEST
 from pipeline.record import REJECT_SCHEMA, SCHEMA, RecordError, read_documents
 from pipeline.text import normalize_words
+
+TESTS = Path(__file__).resolve().parents[1]
 
 DP = section("dedup")
 
@@ -156,3 +160,34 @@ def test_missing_columns_is_a_record_error(tmp_path: Path) -> None:
     pq.write_table(pa.table({"id": ["a"], "text": ["hello"]}), src)
     with pytest.raises(RecordError, match="missing columns"):
         dedup(src, tmp_path / "out", DP)
+
+
+def test_default_output_is_quiet_and_verbose_shows_the_task_logs(
+    tmp_path: Path, make_records: Callable[..., Path], write_spec: Callable[..., Path]
+) -> None:
+    write_spec()  # tmp_path/specs/small.md, the spec the suite's params list
+    src = make_records(tmp_path / "gen", [(f"d{i:02d}", random_text(i, 60)) for i in range(12)])
+    run_yaml = tmp_path / "run.yaml"
+    run_yaml.write_text("executor:\n  kind: local\n  tasks: 2\n  workers: 1\n")
+
+    def stage(*flags: str, out: str) -> list[str]:
+        proc = msm_in(  # from tmp_path: the work folder goes there
+            tmp_path,
+            *flags,
+            "dedup",
+            *("--params", TESTS / "params.yaml", "--run-config", run_yaml),
+            *("--input", src.parent, "--out", tmp_path / out, "--stats", tmp_path / f"{out}.json"),
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stderr.splitlines()
+
+    quiet = stage(out="quiet")
+    # one line per datatrove step and the stage's summary: no banners, stats tables or timestamps
+    assert len(quiet) <= 4, "\n".join(quiet)
+    assert any("dedup: 12 -> 12 documents" in line for line in quiet)
+    assert not any("PIPELINE" in line or "Stats" in line for line in quiet)
+    verbose = stage("-v", out="loud")
+    assert any("PIPELINE" in line for line in verbose) and len(verbose) > 20
+    assert (tmp_path / "quiet" / "documents.parquet").read_bytes() == (
+        tmp_path / "loud" / "documents.parquet"
+    ).read_bytes()

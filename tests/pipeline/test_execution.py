@@ -280,7 +280,8 @@ def test_interrupted_corpus_step_exits_cleanly_and_reruns(
     run.write_text("executor: {tasks: 4, workers: 2}\n")
     args = ["dedup", "--input", str(src.parent), "--out", str(tmp_path / "out")]
     args += ["--stats", str(tmp_path / "s.json"), "--run-config", str(run)]
-    cmd = [sys.executable, "-c", "from pipeline.cli import main; main()", *args]
+    # -v: datatrove's task banners reach the console, so the test sees when tasks are running
+    cmd = [sys.executable, "-c", "from pipeline.cli import main; main()", "-v", *args]
     env = dict(os.environ, MSM_WORK_DIR=str(tmp_path / "work"))
     err = tmp_path / "stderr.txt"
     with err.open("w") as fh:
@@ -297,7 +298,7 @@ def test_interrupted_corpus_step_exits_cleanly_and_reruns(
     assert "Traceback" not in log, log
     name = signal.Signals(signum).name
     assert log.strip().splitlines()[-1].startswith(f"msm dedup: interrupted by {name}: "), log
-    assert "continue with: msm dedup --input" in log
+    assert "continue with: msm -v dedup --input" in log
     assert not (tmp_path / "out").exists()
     again = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
