@@ -64,7 +64,9 @@ def write_shards(docs: list[str], tokenizer: Path, out: Path, seq_len: int, val:
     ]
     parquet = out.parent / f"{out.name}-documents.parquet"
     write_documents(to_table(rows), parquet)
-    pack(parquet, tokenizer, out, PackParams(seq_len, val), 0, "tiny")
+    pack(
+        parquet, tokenizer, out, PackParams(seq_len, val, min_piece=16, max_padding=0.01), 0, "tiny"
+    )
     return out
 
 

@@ -22,7 +22,7 @@ _MARKUP = re.compile(r"[*_`#>]")
 _ALONE = re.compile(r"^\W*([AB])\W*$")
 _LEAD = re.compile(r"^\s*[(\[]?([AB])(?:[)\].:,]|\s*$|\s*\n|\s+[-\u2013\u2014])")
 _NAMED = re.compile(
-    r"\b(?:option|answer|choice|choose|pick|prefer|select|go with)(?:\s+is)?\s*:?\s*"
+    r"\b(?i:option|answer|choice|choose|pick|prefer|select|go with)(?:\s+is)?\s*:?\s*"
     r"[(\[]?([AB])\b(?![-'\u2019]\w)"
 )
 
