@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from test_value_generalization_logprob import by_hand
 from testprofile import PARAMS, section, write_params
 
 from llm.backends.hf import folder_model_id
@@ -24,8 +25,10 @@ from pipeline.errors import ConfigError
 from training.evals.arms import Arms
 from training.evals.context import EvalContext
 from training.evals.value_generalization import items as vg_items
-from training.evals.value_generalization.items import load_set
+from training.evals.value_generalization.items import load_set, resolve
+from training.evals.value_generalization.prompts import load_prompts, render
 from training.evaluate import evaluate
+from training.model import load_base, load_tokenizer
 
 
 def _ctx(models: dict[str, Path], tmp: Path, **vg: object) -> EvalContext:
@@ -154,6 +157,17 @@ def test_logprob_through_a_chat_template(smollm2: dict[str, Path], tmp_path: Pat
     rows = pq.read_table(tmp_path / "metrics/value_generalization.parquet").to_pylist()
     assert len(rows) == 2 * 2 and {r["choice"] for r in rows} <= {"A", "B", "tie"}
     assert all(-20 < r["logp_aligned"] < 0 for r in rows)
+    # the shared-prompt batched scores equal a plain forward pass of the whole sequence
+    prompts, _ = load_prompts()
+    items = {
+        i.id: i for name in ("affordability", "america") for i in resolve(name, load_set(name))
+    }
+    model, tokenizer = load_base(smollm2["base"]).eval(), load_tokenizer(smollm2["base"])
+    for r in rows:
+        item = items[r["item_id"]]
+        prompt = render(prompts.choice, item, r["order"])
+        for option, got in ((item.aligned, r["logp_aligned"]), (item.other, r["logp_other"])):
+            assert abs(by_hand(model, tokenizer, prompt, option) - got) < 1e-3
 
 
 def test_openai_mode_needs_a_served_model_per_arm(smollm2: dict[str, Path], tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ def _setup(tiny: dict[str, Path]):
 
 
 @torch.no_grad()
-def _by_hand(model, tokenizer, prompt: str, option: str) -> float:
+def by_hand(model, tokenizer, prompt: str, option: str) -> float:
     ids, begin = encode(tokenizer, prompt, option)
     logp = model(input_ids=torch.tensor([ids])).logits[0].float().log_softmax(-1)
     return sum(logp[t - 1, ids[t]].item() for t in range(begin, len(ids))) / (len(ids) - begin)
@@ -38,8 +38,8 @@ def test_batched_equals_one_at_a_time_and_the_rule(tiny: dict[str, Path]) -> Non
     model, tokenizer = _setup(tiny)
     batched = option_logprobs(model, tokenizer, PAIRS, batch_size=4)
     single = [option_logprobs(model, tokenizer, [p], batch_size=1)[0] for p in PAIRS]
-    by_hand = [_by_hand(model, tokenizer, *p) for p in PAIRS]
-    for b, s, h in zip(batched, single, by_hand, strict=True):
+    manual = [by_hand(model, tokenizer, *p) for p in PAIRS]
+    for b, s, h in zip(batched, single, manual, strict=True):
         assert math.isclose(b, s, abs_tol=1e-4) and math.isclose(s, h, abs_tol=1e-4)
     assert len(set(batched)) > 1  # a real model gives different options different scores
 
