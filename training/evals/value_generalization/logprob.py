@@ -18,6 +18,8 @@ plain one-sequence forward pass).
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 
 
@@ -90,7 +92,7 @@ def _score_chunk(model, tokenizer, heads: list[list[int]], tails: list[list[list
     counts = [len(t) for t in tails]
     flat = [t for group in tails for t in group]
     owner = torch.repeat_interleave(torch.arange(len(heads)), torch.tensor(counts))
-    cache = first.cache
+    cache = first.cache if getattr(first, "cache", None) is not None else first.past_key_values
     cache.batch_select_indices(owner.to(device))
     o_width = max(map(len, flat))
     o_ids = torch.full((len(flat), o_width), pad, dtype=torch.long)
@@ -104,8 +106,8 @@ def _score_chunk(model, tokenizer, heads: list[list[int]], tails: list[list[list
         input_ids=o_ids.to(device),
         attention_mask=torch.cat([mask[owner], o_mask], dim=1).to(device),
         position_ids=o_pos.to(device),
-        cache=cache,
         use_cache=True,
+        **{_cache_argument(model): cache},
     )
     # option token j is predicted by the prompt's last logits (j = 0), else by option token j - 1
     logits = torch.cat([first.logits[owner.to(device), -1:], rest.logits[:, :-1]], dim=1)
@@ -115,3 +117,10 @@ def _score_chunk(model, tokenizer, heads: list[list[int]], tails: list[list[list
         target = torch.tensor(tail, device=step.device)
         scores[int(owner[row])].append(step.gather(-1, target[:, None]).mean().item())
     return scores
+
+
+def _cache_argument(model) -> str:
+    """transformers 5.24 takes the key/value cache as `cache`, earlier releases (and the GPU
+    image's) as `past_key_values`."""
+    lm = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "cache" if "cache" in inspect.signature(lm.forward).parameters else "past_key_values"
