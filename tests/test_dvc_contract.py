@@ -32,7 +32,7 @@ TINY = {
     "train_msm": {"max_steps": 2, "batch_tokens": 256, "micro_batch_rows": 2},
     "aft_data": {"samples": 16},
     "train_aft": {"max_steps": 2, "batch_size": 4, "max_length": 64},
-    "evaluate": {"val_sequences": 4},
+    "evaluate": {"val_sequences": 4, "value_generalization": {"max_items": 2}},
 }
 
 
@@ -117,11 +117,14 @@ def test_fresh_repro_builds_everything_and_second_runs_nothing(repo: Path) -> No
         for sub in ("plan.json", "generate", "dedup", "quality", "shards", "cache"):
             assert (repo / "corpora" / spec / sub).exists(), f"missing corpora/{spec}/{sub}"
         sh(repo, "msm", "verify", f"corpora/{spec}/shards")
-    for path in ("models/base", "models/msm", "models/aft", "data/aft", "metrics/eval.json"):
+    for path in ("models/base", "models/msm", "models/aft", "data/aft", "data/evaluate/cache"):
         assert (repo / path).exists(), path
-    metrics = json.loads((repo / "metrics/eval.json").read_text())
-    assert metrics["spec"] == "general"
-    assert set(metrics["preference"]) == {"affordability", "america"}
+    loss = json.loads((repo / "metrics/heldout_loss.json").read_text())
+    assert loss["spec"] == "general"
+    vg = json.loads((repo / "metrics/value_generalization.json").read_text())
+    assert set(vg["models"]) == {"base", "msm", "aft"}
+    assert set(vg["models"]["aft"]) == {"affordability", "america"}
+    assert (repo / "metrics/value_generalization.parquet").is_file()
     assert ran(dvc(repo, "repro")) == set()
     assert "up to date" in dvc(repo, "status")
     sh(repo, "git", "add", "-A")
@@ -162,7 +165,7 @@ def test_push_clone_pull_is_clean(repo: Path, tmp_path: Path) -> None:
 def test_exp_run_on_other_spec(repo: Path) -> None:
     out = dvc(repo, "exp", "run", "-S", "spec=rules")
     assert ran(out) == set(EXPERIMENT_STAGES)
-    assert json.loads((repo / "metrics/eval.json").read_text())["spec"] == "rules"
+    assert json.loads((repo / "metrics/heldout_loss.json").read_text())["spec"] == "rules"
     shown = json.loads(dvc(repo, "exp", "show", "--json"))
     text = json.dumps(shown)
     assert '"spec": "rules"' in text and "heldout_loss" in text

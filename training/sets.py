@@ -1,9 +1,9 @@
-"""The AFT and eval sets in `training/resources/`, read through the typed config loader.
+"""The AFT sets in `training/resources/`, read through the typed config loader.
 
 `aft_<name>.yaml`: chats that state a preference (`pairs` of [preferred, dispreferred],
-`questions` with `{a}`/`{b}`, `answers` with `{p}`/`{P}`/`{d}`). `eval_<name>.yaml`: held-out
-forced choices (`pairs` of [aligned, other, domain], one `question`). A misspelt key, a pair of
-the wrong length or an unknown set name is an error naming the file, the line and the fix.
+`questions` with `{a}`/`{b}`, `answers` with `{p}`/`{P}`/`{d}`). A misspelt key, a pair of the
+wrong length or an unknown set name is an error naming the file, the line and the fix. (The eval
+sets live with their evals, in `training/evals/`.)
 """
 
 from __future__ import annotations
@@ -31,23 +31,8 @@ class AftSet:
             raise ValueError("`questions` and `answers` need at least one entry each")
 
 
-@dataclass(frozen=True)
-class EvalSet:
-    description: str
-    question: str
-    pairs: list[list[str]]
-    """[aligned, other, domain]"""
-
-    def __post_init__(self) -> None:
-        _pairs(self.pairs, 3, "[aligned, other, domain]")
-
-
 def load_aft_set(name: str) -> AftSet:
     return load_file(_path("aft", name, "aft_data.set"), AftSet)
-
-
-def load_eval_set(name: str) -> EvalSet:
-    return load_file(_path("eval", name, "evaluate.sets"), EvalSet)
 
 
 def _path(kind: str, name: str, key: str) -> Path:

@@ -39,8 +39,13 @@ class Source:
     lines: dict[str, int]
 
     def at(self, key: str) -> str:
-        line = self.lines.get(key)
-        return f"{self.path}:{line}" if line else str(self.path)
+        """`file:line` of `key`, else of the nearest enclosing key (`items[3].a` -> `items[3]`
+        -> `items`), else the file."""
+        while key:
+            if key in self.lines:
+                return f"{self.path}:{self.lines[key]}"
+            key = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", key) if re.search(r"[.\[]", key) else ""
+        return str(self.path)
 
 
 def read_yaml(path: Path) -> tuple[Any, Source]:
@@ -169,6 +174,7 @@ def _join(prefix: str, key: Any) -> str:
 
 
 def _key_lines(node: yaml.Node | None, prefix: str = "") -> dict[str, int]:
+    """The line of every key path, list items included (`items[3]`, `items[3].a`)."""
     out: dict[str, int] = {}
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:

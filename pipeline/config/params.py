@@ -262,13 +262,69 @@ class AftDataParams:
         positive("samples", self.samples)
 
 
+EvalName = Literal["value_generalization", "heldout_loss"]
+Arm = Literal["base", "msm", "aft"]
+
+
+@dataclass(frozen=True)
+class ValueGeneralizationParams:
+    """The value-generalization eval (`training/evals/value_generalization/`): two-option
+    preference items from held-out domains, scored by log-probability forced choice over both
+    option orders, or by sampling an answer and parsing the letter."""
+
+    sets: list[str]
+    """Item sets in `training/evals/value_generalization/data/<set>.yaml`."""
+    mode: Literal["logprob", "generate"]
+    """logprob: the option with the higher mean token log-probability as the whole reply wins
+    (no sampling); generate: sample a reply through the LLM layer and parse A or B."""
+    max_items: int
+    """Items per set (0: all), taken round-robin over the set's domains in file order, so a
+    subset covers every domain and is the same on every run."""
+    backend: Literal["hf", "openai"]
+    """generate mode: hf (each arm as a local model folder; adapters are merged into a folder
+    under $MSM_WORK_DIR) or openai (an OpenAI-compatible server, e.g. `vllm serve`, reached
+    through run.yaml `llm.openai_base_url`)."""
+    served: dict[str, str]
+    """generate mode with openai: the served model id of each arm in `evaluate.models`."""
+    temperature: float
+    """generate mode: sampling temperature (0: greedy)."""
+    max_tokens: int
+    """generate mode: output-token cap per reply."""
+    samples: int
+    """generate mode: replies sampled per item and option order."""
+
+    def __post_init__(self) -> None:
+        if not self.sets:
+            raise ValueError("`sets` is empty; list at least one item set")
+        if self.max_items < 0:
+            raise ValueError(f"`max_items` must be 0 (all) or more, got {self.max_items}")
+        positive("max_tokens", self.max_tokens)
+        positive("samples", self.samples)
+        if self.temperature < 0:
+            raise ValueError(f"`temperature` must be >= 0, got {self.temperature}")
+
+
 @dataclass(frozen=True)
 class EvaluateParams:
-    sets: list[str]
-    """Held-out forced-choice preference sets in `training/resources/eval_<set>.yaml`."""
-    val_sequences: int
-    """Validation sequences of the active spec's shards scored for held-out loss."""
+    evals: list[EvalName]
+    """Which evals run; each writes `metrics/<eval>.json` (an eval left out writes a file that
+    says so, as DVC expects every declared output)."""
+    models: list[Arm]
+    """Which arms are evaluated: base, msm (base + MSM) and aft (base + MSM + AFT)."""
     batch_size: int
+    """Sequences per forward pass (log-probability scoring, held-out loss)."""
+    val_sequences: int
+    """heldout_loss: validation sequences of the active spec's shards scored."""
+    value_generalization: ValueGeneralizationParams
+
+    def __post_init__(self) -> None:
+        positive("batch_size", self.batch_size)
+        for key in ("evals", "models"):
+            values = getattr(self, key)
+            if len(set(values)) != len(values):
+                raise ValueError(f"`{key}` lists a name twice: {values}")
+        if not self.models:
+            raise ValueError("`models` is empty; list at least one of base, msm, aft")
 
 
 @dataclass(frozen=True)

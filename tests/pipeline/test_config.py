@@ -119,9 +119,22 @@ def test_int_accepted_for_float(tmp_path: Path) -> None:
 
 
 def test_list_of_wrong_type(tmp_path: Path) -> None:
-    path = edited(tmp_path, "  sets: [affordability, america]\n", "  sets: affordability\n")
-    with pytest.raises(ConfigError, match=r"`evaluate\.sets` must be a list of str"):
+    path = edited(tmp_path, "    sets: [affordability, america]\n", "    sets: affordability\n")
+    with pytest.raises(
+        ConfigError, match=r"`evaluate\.value_generalization\.sets` must be a list of str"
+    ):
         load_params(path, SPECS)
+
+
+def test_list_item_error_names_the_item_line(tmp_path: Path) -> None:
+    path = edited(
+        tmp_path, "  models: [base, msm, aft]\n", "  models:\n    - base\n    - msm\n    - afft\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_params(path, SPECS)
+    assert f"{path}:{line_of(path, '    - afft')}: `evaluate.models[2]` must be one of" in str(
+        err.value
+    )
 
 
 def test_out_of_range_value_names_its_line(tmp_path: Path) -> None:

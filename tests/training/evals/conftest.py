@@ -1,0 +1,49 @@
+"""Arms for the eval tests: the tiny random Llama of `tiny.py` (fast, no chat template) and the
+real base model (SmolLM2-135M-Instruct, built by the project's own code from the cached wheel,
+~25 s once per session), each with MSM / AFT adapters of random, non-zero LoRA weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from pipeline.base_model import fetch_wheel, materialize, read_pointer
+from pipeline.config.params import LoraParams
+from training.model import load_base, save_adapter, with_new_lora
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _adapter(base: Path, out: Path, seed: int) -> Path:
+    model = with_new_lora(load_base(base), LoraParams(2, 4, 0.0, ["q_proj", "v_proj"]))
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():  # LoRA starts as the identity (B = 0): give it a real effect
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.copy_(torch.randn(p.shape, generator=gen) * 0.05)
+    out.mkdir(parents=True)
+    save_adapter(model, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def smollm2(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("smollm2")
+    pointer = read_pointer(ROOT / "models" / "base.pointer.json")
+    base = root / "base"
+    materialize(pointer, fetch_wheel(pointer), base, "float32")
+    msm = _adapter(base, root / "msm", 1)
+    return {"base": base, "msm": msm, "aft": msm, "shards": Path("unused")}
+
+
+@pytest.fixture(scope="session")
+def tiny_arms(tiny: dict[str, Path]) -> dict[str, Path]:
+    root = tiny["root"]
+    return {
+        "base": tiny["base"],
+        "msm": _adapter(tiny["base"], root / "msm-adapter", 1),
+        "aft": _adapter(tiny["base"], root / "aft-adapter", 2),
+        "shards": tiny["shards"],
+    }

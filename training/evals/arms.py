@@ -1,0 +1,65 @@
+"""The models an eval compares: base, msm (base + MSM) and aft (base + MSM + AFT).
+
+`Arms.load(arm)` gives a torch model for scoring (log-probabilities, losses). `Arms.folder(arm)`
+gives a plain Hugging Face folder for the `hf` generation backend: the base folder itself, a
+fully fine-tuned MSM folder itself, or, for a LoRA adapter, the adapter merged into its base and
+saved under `$MSM_WORK_DIR/eval-models/` (not a DVC output), keyed by the base's and the adapter's
+hashes so that it is built once and rebuilt whenever either changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from llm.backends.hf import folder_model_id
+from pipeline.execution.workdir import work_root
+from pipeline.io import MANIFEST, file_checksums, write_json
+from training.model import is_adapter, load_base, load_tokenizer, load_trained
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Arms:
+    base: Path
+    msm: Path
+    aft: Path
+    dtype: str
+
+    def load(self, arm: str):
+        if arm == "base":
+            model = load_base(self.base, self.dtype)
+        elif arm == "msm":
+            model = load_trained(self.base, self.msm, dtype=self.dtype)
+        else:
+            model = load_trained(self.base, self.msm, self.aft, dtype=self.dtype)
+        return model.eval()
+
+    def folder(self, arm: str) -> Path:
+        if arm == "base":
+            return self.base
+        if arm == "msm" and not is_adapter(self.msm):
+            return self.msm
+        adapter = self.msm if arm == "msm" else self.aft
+        under = self.base if is_adapter(self.msm) else self.msm
+        h = hashlib.sha256(folder_model_id(under).encode())
+        for name, digest in sorted(file_checksums(adapter).items()):
+            h.update(f"{name} {digest}\n".encode())
+        out = work_root() / "eval-models" / f"{arm}-{h.hexdigest()[:16]}"
+        if not (out / MANIFEST).is_file():
+            self._merge(arm, out)
+        return out
+
+    def _merge(self, arm: str, out: Path) -> None:
+        log.info("merging the %s adapter into a model folder for sampling: %s", arm, out)
+        tmp = out.with_name(out.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        self.load(arm).merge_and_unload().save_pretrained(tmp)
+        load_tokenizer(self.base).save_pretrained(tmp)
+        write_json(tmp / MANIFEST, {"source": f"merged {arm}", "files": file_checksums(tmp)})
+        shutil.rmtree(out, ignore_errors=True)
+        tmp.rename(out)

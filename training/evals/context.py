@@ -1,0 +1,29 @@
+"""What every eval receives from `msm evaluate`: the arms, the params and the paths."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.config.params import EvaluateParams
+from pipeline.config.run import RunConfig
+from training.evals.arms import Arms
+
+
+@dataclass(frozen=True)
+class EvalContext:
+    arms: Arms
+    params: EvaluateParams
+    spec: str
+    seed: int
+    shards: Path
+    """The active spec's packed shards (held-out loss)."""
+    cache: Path
+    """The request cache of sampled answers (a persistent DVC output)."""
+    run_config: RunConfig
+    out_dir: Path
+    """Where `<eval>.json` (and any per-item file) is written."""
+
+    def skipped(self, name: str) -> dict:
+        """The metrics of an eval left out of `evaluate.evals` (DVC expects the file)."""
+        return {"eval": name, "ran": False, "reason": "not listed in evaluate.evals"}

@@ -1,0 +1,67 @@
+"""Held-out loss: the mean next-token loss on the active spec's validation shards, per arm.
+
+Writes `<out_dir>/heldout_loss.json`: `{"models": {arm: loss}}` (null for every arm when the
+shards hold no validation sequences). MSM should lower it relative to the base model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import torch
+
+from pipeline.io import MANIFEST, write_json
+from training.data import IGNORE, PackedDataset
+from training.evals.context import EvalContext
+
+log = logging.getLogger(__name__)
+NAME = "heldout_loss"
+
+
+def run(ctx: EvalContext) -> dict:
+    splits = json.loads((ctx.shards / MANIFEST).read_text())["splits"]
+    dataset = None
+    if splits["val"]["sequences"] == 0:
+        log.warning("%s: no validation sequences; held-out loss is not computed", ctx.shards)
+    else:
+        dataset = PackedDataset(ctx.shards, "val", limit=ctx.params.val_sequences)
+    losses = {}
+    for arm in ctx.params.models:
+        losses[arm] = None
+        if dataset is not None:
+            losses[arm] = heldout_loss(ctx.arms.load(arm), dataset, ctx.params.batch_size)
+    metrics = {
+        "eval": NAME,
+        "ran": True,
+        "spec": ctx.spec,
+        "sequences": 0 if dataset is None else len(dataset),
+        "models": losses,
+    }
+    write_json(ctx.out_dir / f"{NAME}.json", metrics)
+    log.info("%s: %s", NAME, losses)
+    return metrics
+
+
+def skip(ctx: EvalContext) -> None:
+    write_json(ctx.out_dir / f"{NAME}.json", ctx.skipped(NAME))
+
+
+@torch.no_grad()
+def heldout_loss(model, dataset: PackedDataset, batch: int) -> float:
+    total, count = 0.0, 0
+    for i in range(0, len(dataset), batch):
+        items = [dataset[j] for j in range(i, min(i + batch, len(dataset)))]
+        ids = torch.stack([x["input_ids"] for x in items])
+        labels = torch.stack([x["labels"] for x in items])
+        pos = torch.stack([x["position_ids"] for x in items])
+        logits = model(input_ids=ids, position_ids=pos).logits.float()
+        lp = torch.nn.functional.cross_entropy(
+            logits[:, :-1].reshape(-1, logits.size(-1)),
+            labels[:, 1:].reshape(-1),
+            ignore_index=IGNORE,
+            reduction="sum",
+        )
+        total += lp.item()
+        count += int((labels[:, 1:] != IGNORE).sum())
+    return round(total / max(count, 1), 4)
