@@ -23,6 +23,13 @@ ROLES = ("system", "user", "assistant")
 
 
 def load(path: Path) -> list[Row]:
+    rows = _load(path)
+    if not rows:
+        raise InputError(f"{path}: no chats in the file; add chats or set aft_data.mix.ratio to 0")
+    return rows
+
+
+def _load(path: Path) -> list[Row]:
     if not path.is_file():
         raise InputError(
             f"params.yaml: aft_data.mix.file names {path}, which does not exist; "
