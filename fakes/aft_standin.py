@@ -19,6 +19,11 @@ _N = re.compile(r"\b(?:List|Write) (\d+) distinct")
 _DOMAIN = re.compile(r'domain "([^"]+)"')
 _ASSERTION = re.compile(r"^- (.+)$", re.MULTILINE)
 DOMAINS = ("cooking", "commuting", "budgeting", "job interviews", "home office", "pet care")
+# fmt: off
+WORDS = ["river", "lantern", "orchard", "copper", "willow", "basket", "candle", "marble", "pepper",
+         "saddle", "pocket", "anchor", "bramble", "falcon", "glacier", "hollow", "jasmine", "kettle",
+         "nectar", "parsley", "quartz", "saffron", "walnut", "zephyr", "clover", "granite", "heron"]
+# fmt: on
 
 
 def aft_model(body: dict[str, Any]) -> str:
@@ -33,7 +38,7 @@ def aft_model(body: dict[str, Any]) -> str:
     if user.startswith("Write ") and "questions" in user:
         domain = m.group(1) if (m := _DOMAIN.search(user)) else "life"
         items = [
-            f"Question {rng.randrange(10**6)} on {domain}: what would you do in my place?"
+            f"About {domain}: what about the {' and the '.join(rng.sample(WORDS, 4))}?"
             for _ in range(n)
         ]
         return _listed("questions", items)

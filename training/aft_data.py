@@ -99,6 +99,8 @@ def run(args: argparse.Namespace) -> None:
         pilot=args.pilot,
         progress=not args.no_progress,
     )
+    if args.cache is not None:  # a DVC output even when a fixed set buys nothing
+        args.cache.mkdir(parents=True, exist_ok=True)
     if args.stats is not None:
         write_json(args.stats, stats)
     if args.pilot is not None:

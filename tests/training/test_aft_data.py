@@ -323,7 +323,11 @@ def _project(tmp: Path, **aft_data: object) -> Path:
             },
             "message 1 is not {role, content}",
         ),
-        ({"mix": {"file": "chats.jsonl", "ratio": 0.5}}, {"chats.jsonl": ""}, "no chats in the file"),
+        (
+            {"mix": {"file": "chats.jsonl", "ratio": 0.5}},
+            {"chats.jsonl": ""},
+            "no chats in the file",
+        ),
         ({"source": "specs/empty.md"}, {"specs/empty.md": "EMPTY"}, "gave no chats"),
     ],
 )
