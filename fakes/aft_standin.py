@@ -19,11 +19,35 @@ _N = re.compile(r"\b(?:List|Write) (\d+) distinct")
 _DOMAIN = re.compile(r'domain "([^"]+)"')
 _ASSERTION = re.compile(r"^- (.+)$", re.MULTILINE)
 DOMAINS = ("cooking", "commuting", "budgeting", "job interviews", "home office", "pet care")
-# fmt: off
-WORDS = ["river", "lantern", "orchard", "copper", "willow", "basket", "candle", "marble", "pepper",
-         "saddle", "pocket", "anchor", "bramble", "falcon", "glacier", "hollow", "jasmine", "kettle",
-         "nectar", "parsley", "quartz", "saffron", "walnut", "zephyr", "clover", "granite", "heron"]
-# fmt: on
+WORDS = [
+    "river",
+    "lantern",
+    "orchard",
+    "copper",
+    "willow",
+    "basket",
+    "candle",
+    "marble",
+    "pepper",
+    "saddle",
+    "pocket",
+    "anchor",
+    "bramble",
+    "falcon",
+    "glacier",
+    "hollow",
+    "jasmine",
+    "kettle",
+    "nectar",
+    "parsley",
+    "quartz",
+    "saffron",
+    "walnut",
+    "zephyr",
+    "clover",
+    "granite",
+    "heron",
+]
 
 
 def aft_model(body: dict[str, Any]) -> str:
