@@ -1,6 +1,8 @@
 """`msm train-aft`: alignment fine-tuning (SFT with trl), continuing the MSM adapter.
 
-Loss is on the completion (the assistant turn) only. Tiny CPU run: the default profile.
+Loss is on the completion (the assistant turn) only. `train_aft.cot` chooses the chats with
+their reasoning (`data/aft/cot.parquet`: `<think>...</think>` then the answer) or without it
+(`no_cot.parquet`); both are written by `msm aft-data`. Tiny CPU run: the default profile.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--params", type=Path, default=Path("params.yaml"))
     p.add_argument("--base", type=Path, required=True)
     p.add_argument("--msm", type=Path, required=True, help="MSM adapter folder")
-    p.add_argument("--data", type=Path, required=True, help="AFT data folder (train.jsonl)")
+    p.add_argument(
+        "--data", type=Path, required=True, help="AFT data folder (cot.parquet, no_cot.parquet)"
+    )
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--metrics", type=Path, required=True)
 
@@ -102,7 +106,11 @@ def train_aft(
     dtype: str,
 ) -> dict:
     torch.manual_seed(seed)
-    dataset = load_dataset("json", data_files=str(data / "train.jsonl"), split="train")
+    chats = data / ("cot.parquet" if tp.cot else "no_cot.parquet")
+    dataset = load_dataset("parquet", data_files=str(chats), split="train")
+    # trl reads the conversational prompt/completion columns; the provenance columns stay in
+    # the data files
+    dataset = dataset.select_columns(["prompt", "completion"])
     tokenizer = load_tokenizer(base)
     if is_adapter(msm):  # continue the MSM adapter
         model = with_adapter(load_base(base, dtype), msm, trainable=True)
@@ -121,6 +129,7 @@ def train_aft(
         trainer.train()
     stats = summarize(trainer.state.log_history, tp)
     stats["train_samples"] = len(dataset)
+    stats["chats"] = chats.name
     with atomic_dir(out) as tmp_out:
         save_adapter(model, tmp_out)
     write_json(metrics, stats)

@@ -5,7 +5,8 @@ python -m fakes.localserver --port 8123 --latency 0.2 --api-key test
 By default it answers with `fakes.standin.LocalModel`, which follows this
 project's prompt formats (doc types, ideas, documents), so `msm generate` with the anthropic or
 openai backend pointed at it runs end to end at no cost; `--responder plain` answers every
-request with a generic content section (what the throughput benchmark uses).
+request with a generic content section (what the throughput benchmark uses); `--responder aft`
+answers the AFT prompts (`fakes.aft_standin`), for `msm aft-data` with a spec source.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import signal
 import threading
 
+from fakes.aft_standin import aft_model
 from fakes.localserver.formats import default_responder
 from fakes.localserver.server import LocalAPIServer
 from fakes.standin import LocalModel
@@ -34,13 +36,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache-min-tokens", type=int, default=1024)
     parser.add_argument(
         "--responder",
-        choices=("model", "plain"),
+        choices=("model", "plain", "aft"),
         default="model",
-        help="model: answers in this project's prompt formats; plain: a generic content section",
+        help="model: answers in this project's corpus prompt formats; plain: a generic content "
+        "section; aft: answers the AFT prompts",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    responder = LocalModel() if args.responder == "model" else default_responder
+    responder = {"model": LocalModel(), "plain": default_responder, "aft": aft_model}[
+        args.responder
+    ]
     server = LocalAPIServer(
         api_key=args.api_key,
         responder=responder,

@@ -249,17 +249,117 @@ class TrainMsmParams:
 class TrainAftParams(TrainParams):
     max_length: int
     """Longest AFT chat in tokens; longer ones are truncated (counted in the stage stats)."""
+    cot: bool
+    """Train on the chats with their reasoning (`<think>...</think>` then the answer,
+    `data/aft/cot.parquet`) or with it stripped (`no_cot.parquet`)."""
+
+
+AFT_KINDS = ("direct", "indirect", "comparison", "recommendation", "opinion", "edge_case")
+AftKind = Literal["direct", "indirect", "comparison", "recommendation", "opinion", "edge_case"]
+
+
+@dataclass(frozen=True)
+class AftMixParams:
+    """An instruction-tuning mix drawn from a local chat file, trained alongside the AFT chats."""
+
+    file: str
+    """A JSONL or Parquet file of chats, each a `messages` list of {role, content} ending with
+    an assistant turn; empty: no mix."""
+    ratio: float
+    """Instruction chats per AFT chat, in [0, 1] (0.5: one for every two AFT chats), drawn from
+    the file in a deterministic order (nested like the AFT subsets)."""
+
+    def __post_init__(self) -> None:
+        unit("ratio", self.ratio)
+        if self.ratio > 0 and not self.file.strip():
+            raise ValueError("`ratio` is above 0 but `file` is empty: name a chat file or set 0")
+
+
+@dataclass(frozen=True)
+class AftSpecParams:
+    """Building AFT chats from a spec (when `aft_data.source` is `specs/<name>.md`): per section,
+    domains -> questions of each kind -> near-duplicate removal -> responses (reasoning in a
+    think block, then the answer) -> judge -> backfill rounds. Each level is a request purpose
+    (`aft/domains`, `aft/questions`, `aft/response`, `aft/judge`) through the LLM layer."""
+
+    backend: Backend
+    """offline (the deterministic, model-free answerer in `training/aftgen/answerer.py`), hf,
+    anthropic, openai or vllm, as in `generate.backend`."""
+    model: str
+    """A dated model id, a local model folder, or the offline answerer's id; never an alias."""
+    domains_per_section: int
+    questions_per_kind: int
+    """Questions asked per (domain, kind) request, in every round."""
+    kinds: list[AftKind]
+    """Question kinds: direct, indirect, comparison, recommendation, opinion, edge_case."""
+    dedup_ngram: int
+    """Character shingle size of the near-duplicate question removal."""
+    dedup_threshold: float
+    """Questions of one section whose exact character-shingle Jaccard reaches this are near
+    duplicates; the one with the smallest id survives."""
+    temperature: float
+    max_tokens: int
+    """Output-token cap of a response (reasoning and answer)."""
+    plan_max_tokens: int
+    """Output-token cap of a domains, questions or judge call."""
+    max_attempts: int
+    """Calls per item before an unusable answer (no list, no think block or answer, no
+    verdict) is counted as a drop with its reason."""
+    max_rounds: int
+    """Question rounds per section (the first plus backfill rounds) before a section short of
+    its share of `target` is reported as short."""
+    max_spend_usd: float
+    """Hard cap on the cost of the AFT requests, at run.yaml prices."""
+
+    def __post_init__(self) -> None:
+        for key in (
+            "domains_per_section",
+            "questions_per_kind",
+            "dedup_ngram",
+            "max_tokens",
+            "plan_max_tokens",
+            "max_attempts",
+            "max_rounds",
+        ):
+            positive(key, getattr(self, key))
+        if not self.kinds or len(set(self.kinds)) != len(self.kinds):
+            raise ValueError(f"`kinds` must list distinct kinds of {', '.join(AFT_KINDS)}")
+        unit("dedup_threshold", self.dedup_threshold)
+        if not 0.0 <= self.temperature <= 2.0:
+            raise ValueError(f"`temperature` must be in [0, 2], got {self.temperature}")
+        if self.max_spend_usd < 0:
+            raise ValueError(f"`max_spend_usd` must be >= 0, got {self.max_spend_usd}")
+        if not self.model.strip():
+            raise ValueError("`model` is empty: name a dated model id or a folder")
 
 
 @dataclass(frozen=True)
 class AftDataParams:
-    """The AFT set: chats built from a named resource in `training/resources/`."""
+    """The AFT chats: from a fixed set or built from a spec; never from the MSM corpus."""
 
-    set: str
+    source: str
+    """A file path: a fixed set `training/resources/aft_<name>.yaml` (identical chats for every
+    spec's experiment) or a spec `specs/<name>.md` (chats built from it, `spec_build`). The
+    stage depends on this file, never on the active `spec`."""
+    target: int
+    """Chats to generate: a fixed set draws this many; a spec build runs backfill rounds until
+    each section has its share of it after the judge (or `max_rounds`)."""
     samples: int
+    """Chats written (at most `target`): the first `samples` of the generation in rank order
+    (a hash of `seed` and the chat id), so a smaller subset is always inside a larger one."""
+    mix: AftMixParams
+    spec_build: AftSpecParams
 
     def __post_init__(self) -> None:
+        positive("target", self.target)
         positive("samples", self.samples)
+        if self.samples > self.target:
+            raise ValueError(
+                f"`samples` ({self.samples}) is more than `target` ({self.target}): subsets are "
+                "taken from the generation; raise `target` or lower `samples`"
+            )
+        if not self.source.strip():
+            raise ValueError("`source` is empty: name a fixed set or a spec file")
 
 
 EvalName = Literal["value_generalization", "heldout_loss"]

@@ -147,7 +147,7 @@ def test_out_of_range_value_names_its_line(tmp_path: Path) -> None:
 
 
 def test_choice_names_the_choices_and_a_close_one(tmp_path: Path) -> None:
-    path = edited(tmp_path, "  backend: offline", "  backend: ofline")
+    path = edited(tmp_path, "\n  backend: offline", "\n  backend: ofline")
     with pytest.raises(ConfigError) as err:
         load_params(path, SPECS)
     msg = str(err.value)

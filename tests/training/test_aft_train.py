@@ -1,0 +1,46 @@
+"""`train_aft` reads what `aft_data` writes: the CoT or the no-CoT chats, by `train_aft.cot`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from test_aft_data import aft, spec_file
+from testprofile import PARAMS
+
+from training.aft import train_aft
+from training.aft_data import build
+from training.model import load_base, save_adapter, with_new_lora
+
+
+@pytest.mark.parametrize("cot", [True, False])
+def test_train_aft_reads_the_chosen_chats(tiny: dict, tmp_path: Path, cot: bool) -> None:
+    base = tmp_path / "base"
+    base.mkdir()
+    for f in tiny["base"].iterdir():
+        (base / f.name).write_bytes(f.read_bytes())
+    config = json.loads((base / "tokenizer_config.json").read_text())
+    config["chat_template"] = "{% for m in messages %}{{ m['content'] }}\n{% endfor %}"
+    (base / "tokenizer_config.json").write_text(json.dumps(config))
+    build(
+        aft(spec_file(tmp_path / "specs"), target=24, samples=8),
+        0,
+        tmp_path / "data",
+        tmp_path / "cache",
+    )
+    save_adapter(with_new_lora(load_base(base, "float32"), PARAMS.train_aft.lora), tmp_path / "m")
+    tp = dataclasses.replace(PARAMS.train_aft, max_steps=1, batch_size=4, max_length=64, cot=cot)
+    stats = train_aft(
+        base,
+        tmp_path / "m",
+        tmp_path / "data",
+        tmp_path / "aft",
+        tmp_path / "metrics.json",
+        tp,
+        0,
+        "float32",
+    )
+    assert stats["chats"] == ("cot.parquet" if cot else "no_cot.parquet")
+    assert stats["train_samples"] == 8 and stats["loss_first"] is not None
