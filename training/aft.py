@@ -1,4 +1,10 @@
-"""`msm train-aft`: alignment fine-tuning (SFT with trl), continuing the MSM adapter.
+"""`msm train-aft`: alignment fine-tuning (SFT with trl), after MSM or on the base model alone.
+
+With `--msm`, AFT continues the MSM adapter (or, after full MSM fine-tuning, trains a new adapter
+on the MSM model): the `train_aft` stage, arm `aft` (MSM + AFT). Without it, a new adapter is
+trained on the base model: the `train_aft_only` stage, arm `aft_only`, which depends on neither
+the MSM model nor the active spec, so DVC's run cache serves one AFT-only model to every spec's
+experiment.
 
 Loss is on the completion (the assistant turn) only. `train_aft.cot` chooses the chats with
 their reasoning (`data/aft/cot.parquet`: `<think>...</think>` then the answer) or without it
@@ -33,7 +39,9 @@ log = logging.getLogger(__name__)
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--params", type=Path, default=Path("params.yaml"))
     p.add_argument("--base", type=Path, required=True)
-    p.add_argument("--msm", type=Path, required=True, help="MSM adapter folder")
+    p.add_argument(
+        "--msm", type=Path, help="MSM adapter or model folder to continue (left out: AFT only)"
+    )
     p.add_argument(
         "--data", type=Path, required=True, help="AFT data folder (cot.parquet, no_cot.parquet)"
     )
@@ -97,7 +105,7 @@ def summarize(history: list[dict], tp: TrainParams, tokens_per_step: int | None 
 
 def train_aft(
     base: Path,
-    msm: Path,
+    msm: Path | None,
     data: Path,
     out: Path,
     metrics: Path,
@@ -112,7 +120,9 @@ def train_aft(
     # the data files
     dataset = dataset.select_columns(["prompt", "completion"])
     tokenizer = load_tokenizer(base)
-    if is_adapter(msm):  # continue the MSM adapter
+    if msm is None:  # AFT only: a new adapter on the base model
+        model = with_new_lora(load_base(base, dtype), tp.lora)
+    elif is_adapter(msm):  # continue the MSM adapter
         model = with_adapter(load_base(base, dtype), msm, trainable=True)
     else:  # MSM trained every weight: a new adapter on the MSM model
         model = with_new_lora(load_base(msm, dtype), tp.lora)

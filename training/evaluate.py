@@ -1,7 +1,8 @@
 """`msm evaluate`: the evals listed in `evaluate.evals`, on the arms listed in `evaluate.models`.
 
-Arms: base, msm (base + MSM) and aft (base + MSM + AFT). Evals (`training/evals/`), each writing
-`<out-dir>/<eval>.json` (an eval left out writes a file saying so):
+Arms: base, msm (base + MSM), aft (base + MSM + AFT) and aft_only (base + AFT). Evals
+(`training/evals/`), each writing `<out-dir>/<eval>.json` (an eval left out writes a file saying
+so):
 
 - value_generalization: two-option preference items from held-out domains, asked in both option
   orders; logprob mode scores each option by its mean token log-probability as the whole reply,
@@ -12,7 +13,7 @@ Arms: base, msm (base + MSM) and aft (base + MSM + AFT). Evals (`training/evals/
 
 Tiny CPU run on the repository's models (after `dvc repro train_aft`):
 
-    msm evaluate --base models/base --msm models/msm --aft models/aft \\
+    msm evaluate --base models/base --msm models/msm --aft models/aft --aft-only models/aft_only \\
         --shards corpora/general/shards --cache data/evaluate/cache --out-dir metrics
 """
 
@@ -38,7 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run-config", type=Path, default=Path("run.yaml"), help="run settings")
     p.add_argument("--base", type=Path, required=True, help="base model folder")
     p.add_argument("--msm", type=Path, required=True, help="MSM adapter (or whole model)")
-    p.add_argument("--aft", type=Path, required=True, help="AFT adapter")
+    p.add_argument("--aft", type=Path, required=True, help="AFT adapter (after MSM)")
+    p.add_argument("--aft-only", type=Path, help="AFT-only adapter (on the base model)")
     p.add_argument("--shards", type=Path, required=True, help="the active spec's shards")
     p.add_argument("--cache", type=Path, required=True, help="request cache of sampled answers")
     p.add_argument("--out-dir", type=Path, required=True, help="where <eval>.json files go")
@@ -47,7 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     params = load_params(args.params)
     ctx = EvalContext(
-        arms=Arms(args.base, args.msm, args.aft, params.model.dtype),
+        arms=Arms(args.base, args.msm, args.aft, args.aft_only, params.model.dtype),
         params=params.evaluate,
         spec=params.spec,
         seed=params.seed,

@@ -363,7 +363,7 @@ class AftDataParams:
 
 
 EvalName = Literal["value_generalization", "heldout_loss"]
-Arm = Literal["base", "msm", "aft"]
+Arm = Literal["base", "msm", "aft", "aft_only"]
 
 
 @dataclass(frozen=True)

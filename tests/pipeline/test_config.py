@@ -128,7 +128,9 @@ def test_list_of_wrong_type(tmp_path: Path) -> None:
 
 def test_list_item_error_names_the_item_line(tmp_path: Path) -> None:
     path = edited(
-        tmp_path, "  models: [base, msm, aft]\n", "  models:\n    - base\n    - msm\n    - afft\n"
+        tmp_path,
+        "  models: [base, msm, aft, aft_only]\n",
+        "  models:\n    - base\n    - msm\n    - afft\n",
     )
     with pytest.raises(ConfigError) as err:
         load_params(path, SPECS)

@@ -1,6 +1,7 @@
 """The `aft_data` stage in DVC depends on its source file and `aft_data` params, never on the
 active `spec`: on a copy of the repository, changing `spec` leaves it up to date whether the
-source is a fixed set or another spec; changing the source or editing the source spec does not."""
+source is a fixed set or another spec; changing the source or editing the source spec does not.
+The AFT-only arm (`train_aft_only`) inherits this: trained once, it serves every spec."""
 
 from __future__ import annotations
 
@@ -34,8 +35,8 @@ def dvc(cwd: Path, *args: str) -> str:
     return sh(cwd, sys.executable, "-m", "dvc", *args)
 
 
-def stale(repo: Path) -> bool:
-    return "aft_data" in json.loads(dvc(repo, "status", "aft_data", "--json"))
+def stale(repo: Path, stage: str = "aft_data") -> bool:
+    return stage in json.loads(dvc(repo, "status", stage, "--json"))
 
 
 def set_params(repo: Path, **changes: object) -> None:
@@ -63,7 +64,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if rel != "dvc.lock" and (ROOT / rel).is_file():
             (dst / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / rel, dst / rel)
-    set_params(dst, **{"aft_data.target": 40, "aft_data.samples": 30})
+    set_params(dst, **{"aft_data.target": 40, "aft_data.samples": 30, "train_aft.max_steps": 1})
     sh(dst, "git", "init", "-q")
     sh(dst, "git", "add", "-A")
     sh(dst, "git", "commit", "-qm", "copy")
@@ -89,3 +90,16 @@ def test_changing_the_active_spec_never_rebuilds_aft_data(repo: Path) -> None:
     spec = repo / "specs/philosophy.md"
     spec.write_text(spec.read_text() + "\nIt says so plainly when it is unsure.\n")
     assert stale(repo)  # the source spec is
+
+
+def test_the_aft_only_arm_never_depends_on_the_spec(repo: Path) -> None:
+    set_params(repo, spec="cheese_affordability")
+    out = dvc(repo, "repro", "train_aft_only")
+    assert "Running stage 'train_aft_only'" in out and "train_msm" not in out
+    assert not stale(repo, "train_aft_only")
+    for spec in ("rules", "philosophy"):
+        set_params(repo, spec=spec)
+        assert not stale(repo, "train_aft_only")
+        assert stale(repo, "train_aft")  # MSM + AFT: the MSM model is the spec's
+    set_params(repo, **{"train_aft.cot": True})  # the CoT arm is another model
+    assert stale(repo, "train_aft_only")

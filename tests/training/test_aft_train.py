@@ -7,12 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
+from safetensors.torch import load_file
 from test_aft_data import aft, spec_file
 from testprofile import PARAMS
 
 from training.aft import train_aft
 from training.aft_data import build
-from training.model import load_base, save_adapter, with_new_lora
+from training.model import is_adapter, load_base, save_adapter, with_new_lora
 
 
 @pytest.mark.parametrize("cot", [True, False])
@@ -44,3 +45,25 @@ def test_train_aft_reads_the_chosen_chats(tiny: dict, tmp_path: Path, cot: bool)
     )
     assert stats["chats"] == ("cot.parquet" if cot else "no_cot.parquet")
     assert stats["train_samples"] == 8 and stats["loss_first"] is not None
+
+
+def test_aft_only_trains_a_new_adapter_on_the_base_model(tiny: dict, tmp_path: Path) -> None:
+    """No MSM folder: a fresh LoRA on the base, every LoRA B matrix (zero at the start) moved."""
+    base = tmp_path / "base"
+    base.mkdir()
+    for f in tiny["base"].iterdir():
+        (base / f.name).write_bytes(f.read_bytes())
+    config = json.loads((base / "tokenizer_config.json").read_text())
+    config["chat_template"] = "{% for m in messages %}{{ m['content'] }}\n{% endfor %}"
+    (base / "tokenizer_config.json").write_text(json.dumps(config))
+    build(aft(spec_file(tmp_path / "specs"), target=24, samples=8), 0, tmp_path / "data",
+          tmp_path / "cache")  # fmt: skip
+    tp = dataclasses.replace(PARAMS.train_aft, max_steps=2, batch_size=4, max_length=64, lr=1e-2)
+    train_aft(base, None, tmp_path / "data", tmp_path / "aft", tmp_path / "m.json", tp, 0,
+              "float32")  # fmt: skip
+    weights = load_file(tmp_path / "aft" / "adapter_model.safetensors")
+    b = {k: v for k, v in weights.items() if "lora_B" in k}
+    assert b and all(v.abs().max() > 0 for v in b.values()), [
+        k for k, v in b.items() if not v.any()
+    ]
+    assert is_adapter(tmp_path / "aft")

@@ -1,4 +1,5 @@
-"""The models an eval compares: base, msm (base + MSM) and aft (base + MSM + AFT).
+"""The models an eval compares: base, msm (base + MSM), aft (base + MSM + AFT) and aft_only
+(base + AFT, no MSM).
 
 `Arms.load(arm)` gives a torch model for scoring (log-probabilities, losses). `Arms.folder(arm)`
 gives a plain Hugging Face folder for the `hf` generation backend: the base folder itself, a
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llm.backends.hf import folder_model_id
+from pipeline.errors import InputError
 from pipeline.execution.workdir import work_root
 from pipeline.io import MANIFEST, file_checksums, write_json
 from training.model import is_adapter, load_base, load_tokenizer, load_trained
@@ -28,6 +30,8 @@ class Arms:
     base: Path
     msm: Path
     aft: Path
+    aft_only: Path | None
+    """The AFT-only adapter (`models/aft_only`); None where no eval asks for that arm."""
     dtype: str
 
     def load(self, arm: str):
@@ -35,6 +39,8 @@ class Arms:
             model = load_base(self.base, self.dtype)
         elif arm == "msm":
             model = load_trained(self.base, self.msm, dtype=self.dtype)
+        elif arm == "aft_only":
+            model = load_trained(self.base, self._aft_only(), dtype=self.dtype)
         else:
             model = load_trained(self.base, self.msm, self.aft, dtype=self.dtype)
         return model.eval()
@@ -44,8 +50,8 @@ class Arms:
             return self.base
         if arm == "msm" and not is_adapter(self.msm):
             return self.msm
-        adapter = self.msm if arm == "msm" else self.aft
-        under = self.base if is_adapter(self.msm) else self.msm
+        adapter = {"msm": self.msm, "aft": self.aft}.get(arm) or self._aft_only()
+        under = self.base if arm == "aft_only" or is_adapter(self.msm) else self.msm
         h = hashlib.sha256(folder_model_id(under).encode())
         for name, digest in sorted(file_checksums(adapter).items()):
             h.update(f"{name} {digest}\n".encode())
@@ -53,6 +59,14 @@ class Arms:
         if not (out / MANIFEST).is_file():
             self._merge(arm, out)
         return out
+
+    def _aft_only(self) -> Path:
+        if self.aft_only is None:
+            raise InputError(
+                "evaluate.models names aft_only but no AFT-only adapter was given: pass "
+                "--aft-only models/aft_only (the train_aft_only stage writes it)"
+            )
+        return self.aft_only
 
     def _merge(self, arm: str, out: Path) -> None:
         log.info("merging the %s adapter into a model folder for sampling: %s", arm, out)

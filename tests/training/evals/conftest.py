@@ -45,5 +45,6 @@ def tiny_arms(tiny: dict[str, Path]) -> dict[str, Path]:
         "base": tiny["base"],
         "msm": _adapter(tiny["base"], root / "msm-adapter", 1),
         "aft": _adapter(tiny["base"], root / "aft-adapter", 2),
+        "aft_only": _adapter(tiny["base"], root / "aft-only-adapter", 3),
         "shards": tiny["shards"],
     }

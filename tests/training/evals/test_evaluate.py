@@ -21,7 +21,7 @@ from testprofile import PARAMS, section, write_params
 from llm.backends.hf import folder_model_id
 from pipeline.config.params import load_params
 from pipeline.config.run import RunConfig
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, InputError
 from training.evals.arms import Arms
 from training.evals.context import EvalContext
 from training.evals.value_generalization import items as vg_items
@@ -31,12 +31,14 @@ from training.evaluate import evaluate
 from training.model import load_base, load_tokenizer
 
 
-def _ctx(models: dict[str, Path], tmp: Path, **vg: object) -> EvalContext:
+def _ctx(
+    models: dict[str, Path], tmp: Path, arms: list[str] | None = None, **vg: object
+) -> EvalContext:
     """The suite profile's `evaluate` section with `vg` changed in `value_generalization`."""
-    ep = section("evaluate", val_sequences=4)
+    ep = section("evaluate", val_sequences=4, **({"models": arms} if arms else {}))
     ep = replace(ep, value_generalization=replace(ep.value_generalization, **vg))
     return EvalContext(
-        arms=Arms(models["base"], models["msm"], models["aft"], "float32"),
+        arms=Arms(models["base"], models["msm"], models["aft"], models.get("aft_only"), "float32"),
         params=ep,
         spec="rules",
         seed=0,
@@ -237,3 +239,17 @@ def test_malformed_set_names_file_line_key_and_fix(
 def test_the_suite_profile_keeps_the_smoke_subset() -> None:
     vg = PARAMS.evaluate.value_generalization
     assert vg.max_items > 0 and vg.mode == "logprob"
+
+
+def test_the_aft_only_arm_is_the_base_with_the_aft_only_adapter(
+    tiny_arms: dict[str, Path], tmp_path: Path
+) -> None:
+    evaluate(_ctx(tiny_arms, tmp_path, arms=["base", "aft_only"], max_items=6))
+    metrics = json.loads((tmp_path / "metrics/value_generalization.json").read_text())
+    assert set(metrics["models"]) == {"base", "aft_only"}
+    rows = pq.read_table(tmp_path / "metrics/value_generalization.parquet").to_pylist()
+    logp = {a: [r["logp_aligned"] for r in rows if r["model"] == a] for a in metrics["models"]}
+    assert len(logp["aft_only"]) == len(logp["base"]) and logp["aft_only"] != logp["base"]
+    no_adapter = {k: v for k, v in tiny_arms.items() if k != "aft_only"}
+    with pytest.raises(InputError, match="--aft-only models/aft_only"):
+        evaluate(_ctx(no_adapter, tmp_path / "b", arms=["aft_only"], max_items=2))
