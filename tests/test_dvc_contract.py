@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ["general", "rules"]
 CORPUS_STAGES = ("generate", "dedup", "quality", "pack", "card")
-EXPERIMENT_STAGES = ("train_msm", "train_aft", "evaluate")
+EXPERIMENT_STAGES = ("train_msm", "train_aft", "train_aft_only", "evaluate")
 
 TINY = {
     "specs": SPECS,
@@ -117,12 +117,12 @@ def test_fresh_repro_builds_everything_and_second_runs_nothing(repo: Path) -> No
         for sub in ("plan.json", "generate", "dedup", "quality", "shards", "cache"):
             assert (repo / "corpora" / spec / sub).exists(), f"missing corpora/{spec}/{sub}"
         sh(repo, "msm", "verify", f"corpora/{spec}/shards")
-    for path in ("models/base", "models/msm", "models/aft", "data/aft", "data/evaluate/cache"):
+    for path in ("models/base", "models/msm", "models/aft", "models/aft_only", "data/aft"):
         assert (repo / path).exists(), path
     loss = json.loads((repo / "metrics/heldout_loss.json").read_text())
     assert loss["spec"] == "general"
     vg = json.loads((repo / "metrics/value_generalization.json").read_text())
-    assert set(vg["models"]) == {"base", "msm", "aft"}
+    assert set(vg["models"]) == {"base", "msm", "aft", "aft_only"}
     assert set(vg["models"]["aft"]) == {"affordability", "america"}
     assert (repo / "metrics/value_generalization.parquet").is_file()
     assert ran(dvc(repo, "repro")) == set()
