@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> None:
         args.out,
         args.metrics,
         params.train_aft,
-        params.seed,
+        params.train_seed,
         params.model.dtype,
     )
 

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> None:
         arms=Arms(args.base, args.msm, args.aft, args.aft_only, params.model.dtype),
         params=params.evaluate,
         spec=params.spec,
-        seed=params.seed,
+        seed=params.train_seed,
         shards=args.shards,
         cache=args.cache,
         run_config=load_run_config(args.run_config),

@@ -110,14 +110,18 @@ def train_msm(
         torch.set_num_threads(settings.threads)
     world = init_world()
     try:
-        torch.manual_seed(params.seed)
+        torch.manual_seed(params.train_seed)
         dataset = PackedDataset(shards, "train")
-        plan = plan_steps(tp, dataset.seq_len, len(dataset), world.size, params.seed)
+        plan = plan_steps(tp, dataset.seq_len, len(dataset), world.size, params.train_seed)
         attention = attention_for(settings, world.device)
         base_model = load_base(base, load_dtype(tp), attention)
         model, module = prepare(base_model, tp, settings, world, attention)
         rt = runtime(module, tp, plan, world, attention)
-        key_params = {"train_msm": to_dict(tp), "seed": params.seed, "dtype": params.model.dtype}
+        key_params = {
+            "train_msm": to_dict(tp),
+            "train_seed": params.train_seed,
+            "dtype": params.model.dtype,
+        }
         folder = work_dir(
             "train_msm", [base / MANIFEST, shards / MANIFEST], key_params, closure("training.msm")
         ).path
@@ -139,7 +143,7 @@ def train_msm(
         if world.main:
             recipe = {
                 "train_msm": to_dict(tp),
-                "seed": params.seed,
+                "train_seed": params.train_seed,
                 "grad_accum": plan.grad_accum,
                 "devices": world.size,
                 "rows_per_step": plan.rows,

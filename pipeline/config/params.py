@@ -434,6 +434,13 @@ class Params:
     spec: str
     """The active experiment spec: one of `specs`."""
     seed: int
+    """Seed of the data: corpus generation (it is part of every generation request), quality
+    sampling, packing and the AFT data. Changing it rebuilds (and, on a paid backend, rebuys)
+    every corpus."""
+    train_seed: int
+    """Seed of training and evaluation: adapter initialization, data order and eval sampling in
+    `train_msm`, `train_aft`, `train_aft_only` and `evaluate`. A study's seeds vary this one, so
+    its experiments share the corpora and the AFT data."""
     model: ModelParams
     generate: GenerateParams
     dedup: DedupParams

@@ -54,7 +54,7 @@ def test_missing_key_names_its_section_and_line(tmp_path: Path) -> None:
 
 
 def test_unknown_top_level_key(tmp_path: Path) -> None:
-    path = edited(tmp_path, "seed: 0\n", "seed: 0\nsead: 1\n")
+    path = edited(tmp_path, "\nseed: 0", "\nseed: 0\nsead: 1\n")
     with pytest.raises(ConfigError) as err:
         load_params(path, SPECS)
     msg = str(err.value)
@@ -88,8 +88,8 @@ def test_unknown_key_deeper_nesting(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "key", "expected", "got"),
     [
-        ("seed: 0\n", 'seed: "0"\n', "seed", "an integer", "str '0'"),
-        ("seed: 0\n", "seed: true\n", "seed", "an integer", "bool True"),
+        ("\nseed: 0 ", '\nseed: "0" ', "seed", "an integer", "str '0'"),
+        ("\nseed: 0 ", "\nseed: true ", "seed", "an integer", "bool True"),
         (
             "  docs_per_idea: 1\n",
             "  docs_per_idea: yes\n",
@@ -108,7 +108,7 @@ def test_wrong_type(tmp_path: Path, old: str, new: str, key: str, expected: str,
         load_params(path, SPECS)
     msg = str(err.value)
     leaf = key.rsplit(".", 1)[-1]
-    assert f"{path}:{line_of(path, new.split(':')[0])}:" in msg, msg
+    assert f"{path}:{line_of(path, new.split(':')[0].lstrip('\n'))}:" in msg, msg
     assert f"`{key}` must be {expected}, got {got}" in msg
     assert leaf in msg
 
