@@ -108,7 +108,8 @@ def test_wrong_type(tmp_path: Path, old: str, new: str, key: str, expected: str,
         load_params(path, SPECS)
     msg = str(err.value)
     leaf = key.rsplit(".", 1)[-1]
-    assert f"{path}:{line_of(path, new.split(':')[0].lstrip('\n'))}:" in msg, msg
+    needle = new.split(":")[0].lstrip("\n")
+    assert f"{path}:{line_of(path, needle)}:" in msg, msg
     assert f"`{key}` must be {expected}, got {got}" in msg
     assert leaf in msg
 
