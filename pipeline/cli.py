@@ -38,6 +38,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "aft-data": ("training.aft_data", "build the AFT chats"),
     "train-aft": ("training.aft", "AFT: SFT continuing the MSM adapter"),
     "evaluate": ("training.evaluate", "value-generalization and held-out-loss evals"),
+    "study": ("training.studies.study_cli", "queue a study (studies/): spec x variant x seed"),
+    "compare": ("training.studies.compare", "eval metrics across seeds: mean ± SEM per group"),
+    "report": ("pipeline.report.cli", "one self-contained HTML report: corpora and experiments"),
 }
 
 EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (

@@ -2,7 +2,8 @@
 
 `corpus_paths("rules")` gives each corpus stage's output folder and stats file for one spec,
 from the `--out` and `--stats` arguments of the stage's `cmd` with `${item}` set to the spec;
-`spec_file("rules")` is the spec file the `generate` stage reads; `stage_writing(path)` names
+`spec_file("rules")` and `plan_file("rules")` are the spec file the `generate` stage reads and
+the plan it writes; `stage_writing(path)` names
 the stage (`pack@rules`) whose output holds `path`. Commands that read a corpus (`msm show`,
 `msm verify`) use these instead of hard-coding a second copy of the layout.
 """
@@ -79,10 +80,19 @@ def corpus_paths(spec: str, dvc_yaml: Path = DVC_YAML) -> dict[str, StagePaths]:
 
 def spec_file(spec: str, dvc_yaml: Path = DVC_YAML) -> Path:
     """The spec file of `spec`: the `--spec` argument of the `generate` stage."""
+    return _generate_option("--spec", spec, dvc_yaml)
+
+
+def plan_file(spec: str, dvc_yaml: Path = DVC_YAML) -> Path:
+    """The generation plan of `spec` (sections, statements, doc types): `generate --plan`."""
+    return _generate_option("--plan", spec, dvc_yaml)
+
+
+def _generate_option(option: str, spec: str, dvc_yaml: Path) -> Path:
     body = read_stages(dvc_yaml).get("generate") or {}
-    template = _options(str(body.get("cmd", ""))).get("--spec")
+    template = _options(str(body.get("cmd", ""))).get(option)
     if template is None:
-        raise InputError(f"{dvc_yaml}: stage `generate` has no --spec in its cmd")
+        raise InputError(f"{dvc_yaml}: stage `generate` has no {option} in its cmd")
     return Path(template.replace("${item}", spec))
 
 

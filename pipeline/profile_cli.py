@@ -12,12 +12,11 @@ The profile is checked first: merged over params.yaml, it must pass the same val
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
-from typing import Any
 
 import yaml
 
+from pipeline.config.overlay import load_overlay, merge, set_flags
 from pipeline.config.params import load_params, params_from_mapping
 from pipeline.errors import ConfigError
 
@@ -40,46 +39,8 @@ def run(args: argparse.Namespace) -> None:
 
 
 def profile_flags(path: Path, params_path: Path) -> list[str]:
-    overlay = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(overlay, dict):
-        raise ConfigError(f"{path}: a profile is a mapping shaped like params.yaml")
+    overlay = load_overlay(path)
     load_params(params_path)
     base = yaml.safe_load(params_path.read_text(encoding="utf-8"))
-    params_from_mapping(_merge(base, overlay, path), path)
-    flags = []
-    for key, value in _flatten(overlay):
-        text = _format(value)
-        if any(c.isspace() for c in text):
-            raise ConfigError(f"{path}: `{key}` holds whitespace, which a flag cannot carry")
-        flags.append(f"-S {key}={text}")
-    return flags
-
-
-def _merge(base: dict, over: dict, path: Path, prefix: str = "") -> dict:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict):
-            if not isinstance(base.get(key), dict):
-                raise ConfigError(f"{path}: `{prefix}{key}` is not a section of params.yaml")
-            out[key] = _merge(base[key], value, path, f"{prefix}{key}.")
-        else:
-            out[key] = value
-    return out
-
-
-def _flatten(tree: dict, prefix: str = ""):
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            yield from _flatten(value, f"{prefix}{key}.")
-        else:
-            yield f"{prefix}{key}", value
-
-
-def _format(value: Any) -> str:
-    if isinstance(value, list):
-        return "[" + ",".join(_format(v) for v in value) + "]"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value if value else "''"
-    return json.dumps(value)
+    params_from_mapping(merge(base, overlay, path), path)
+    return set_flags(overlay, path)
