@@ -12,10 +12,15 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.browser import rendered_dom, screenshot
+from tests.report_dom import not_blank, shown_cells, shown_numbers
+from training.studies.compare import format_cell
 
 pytestmark = pytest.mark.slow
 
@@ -133,6 +138,23 @@ def test_fresh_repro_builds_everything_and_second_runs_nothing(repo: Path) -> No
     sh(repo, "git", "commit", "-qm", "built")
 
 
+def test_report_before_any_experiment(repo: Path) -> None:
+    """The corpus half renders in a real browser, its numbers equal the stats files, and the
+    experiment half says what is missing."""
+    sh(repo, "msm", "report", "--out", "report.html")
+    dom = rendered_dom(repo / "report.html")
+    shown = shown_numbers(dom)
+    for spec in SPECS:
+        stats = repo / "corpora" / spec / "stats"
+        generate = json.loads((stats / "generate.json").read_text())
+        quality = json.loads((stats / "quality.json").read_text())
+        assert shown[(spec, "generated")] == f"{generate['documents']:,}"
+        assert shown[(spec, "after quality")] == f"{quality['documents_out']:,}"
+    assert "No experiments yet" in dom
+    assert dom.count('class="main-svg"') >= 4 * len(SPECS)  # plotly drew, offline
+    assert not_blank(screenshot(repo / "report.html", repo / "report.png"))
+
+
 def test_spec_edit_reruns_only_that_spec(repo: Path) -> None:
     untouched = tree_digest(repo / "corpora" / "general")
     _insert_after(repo / "specs/rules.md", "- **GP1.**", "  - Ask before using a new tool.")
@@ -172,6 +194,58 @@ def test_exp_run_on_other_spec(repo: Path) -> None:
     shown = json.loads(dvc(repo, "exp", "show", "--json"))
     text = json.dumps(shown)
     assert '"spec": "rules"' in text and "heldout_loss" in text
+
+
+TINY_STUDY = {
+    "title": "tiny",
+    "description": "two specs x two seeds on the tiny profile",
+    "specs": SPECS,
+    "seeds": [0, 1],
+    "variants": {"plain": {}},
+    "params": {"evaluate": {"evals": ["heldout_loss"]}},  # the cheapest eval: 4 arms, 1 number
+    "cpu": {"profile": ""},
+    "gpu": {"profile": ""},
+}
+
+
+def test_study_queued_run_compared_and_reported(repo: Path) -> None:
+    """`msm study` queues 2 specs x 2 seeds, `dvc queue start` runs them, `msm compare` reports
+    mean and SEM over the seeds as computed here by hand, and the report shows the same."""
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-qm", "before the study")
+    (repo / "studies/tiny.yaml").write_text(yaml.safe_dump(TINY_STUDY, sort_keys=False))
+    sh(repo, "msm", "study", "tiny")
+    dvc(repo, "queue", "start", "-j", "1")
+    deadline = time.monotonic() + 1200
+    while any(w in dvc(repo, "queue", "status") for w in ("Queued", "Running")):
+        assert time.monotonic() < deadline, dvc(repo, "queue", "status")
+        time.sleep(5)
+    status = dvc(repo, "queue", "status")
+    assert status.count("Success") >= 4 and "Failed" not in status, status
+    shown = json.loads(dvc(repo, "exp", "show", "--json"))
+    exps = {
+        r["name"]: r["data"]["metrics"]
+        for base in shown
+        for e in base.get("experiments") or []
+        for r in e["revs"]
+    }
+    figures = {g["group"]: g for g in json.loads(sh(repo, "msm", "compare", "tiny", "--json"))}
+    assert set(figures) == {f"tiny-{spec}-plain" for spec in SPECS}
+    for spec in SPECS:
+        losses = [
+            exps[f"tiny-{spec}-plain-s{seed}"]["metrics/heldout_loss.json"]["data"]["models"]["aft"]
+            for seed in (0, 1)
+        ]
+        got = figures[f"tiny-{spec}-plain"]["metrics"]["heldout_loss:aft"]
+        assert got["seeds"] == 2
+        assert got["mean"] == pytest.approx(sum(losses) / 2)
+        assert got["sem"] == pytest.approx(abs(losses[0] - losses[1]) / 2)  # sd/sqrt(2), n=2
+    sh(repo, "msm", "report", "--out", "report.html")
+    cells = shown_cells(rendered_dom(repo / "report.html"))
+    for label, group in figures.items():
+        for key, c in group["metrics"].items():
+            metric, arm = key.rsplit(":", 1)
+            assert cells[(label, arm, metric)] == format_cell(c["mean"], c["sem"], c["seeds"])
 
 
 def test_local_base_model_reruns_only_what_reads_the_model(repo: Path) -> None:
