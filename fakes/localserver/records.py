@@ -4,10 +4,13 @@ under one lock so that any thread can read them while the server runs."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal
+
+log = logging.getLogger("fakes.localserver")
 
 SUCCESS_OUTCOMES = frozenset({"ok", "truncated", "missing_content"})
 """Outcomes that are a complete, well-formed 200 answer (what `completed` can be True for)."""
@@ -107,7 +110,11 @@ class Accounting:
     def _record_batch(self, record: BatchRecord) -> None:
         with self._lock:
             self._batch_records.append(record)
+        log.info("anthropic batch %s: %d requests", record.batch_id, len(record.custom_ids))
 
     def _finish(self, record: RequestRecord, outcome: str, status: int | None, ok: bool) -> None:
         with self._lock:
             record.outcome, record.status, record.completed = outcome, status, ok
+            done = sum(r.outcome != "pending" for r in self._records)
+        model = record.body.get("model", "?") if isinstance(record.body, dict) else "?"
+        log.info("%s request %d (%s): %s %s", record.api, done, model, status or "-", outcome)

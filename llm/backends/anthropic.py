@@ -100,6 +100,7 @@ class AnthropicBackend:
         self._async: Any = None
         self._loop: EventLoop | None = None
         self._sync = anthropic.Anthropic(**common)
+        log.info("anthropic backend: %s at %s", model, self._sync.base_url)
         logging.getLogger("httpx").setLevel(logging.WARNING)
         logging.getLogger("httpx2").setLevel(logging.WARNING)
 

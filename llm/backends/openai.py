@@ -61,6 +61,7 @@ class OpenAIBackend:
         }
         self._client: Any = None
         self._loop: EventLoop | None = None
+        log.info("openai backend: %s at %s", model, base_url)
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
     def model_id(self) -> str:
