@@ -39,11 +39,15 @@ class LocalModel:
     """Answer at most this many items per list call (None: as many as asked)."""
     unusable: set[str] = field(default_factory=set)
     """Prompt kinds whose first attempt gets an answer without a content section."""
+    salt: str = ""
+    """Mixed into every answer's randomness: two stand-ins with different salts answer the same
+    request differently, as two paid calls to a sampled model do."""
     _seen: set[str] = field(default_factory=set, repr=False)
 
     def __call__(self, body: dict[str, Any]) -> str:
         system, user = _texts(body)
-        rng = random.Random(hashlib.sha256(json.dumps(body, sort_keys=True).encode()).digest())
+        key = self.salt + json.dumps(body, sort_keys=True)
+        rng = random.Random(hashlib.sha256(key.encode()).digest())
         kind = _kind(user)
         if kind in self.unusable and not self._seen_before(system, user):
             return "<scratch>I will think about this some more.</scratch>"

@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "show": ("pipeline.show", "print a spec's documents, its funnel, or its rejects and why"),
     "export": ("pipeline.export", "write a corpus as Parquet plus its card, without DVC"),
     "remote": ("pipeline.remote", "check a DVC remote, then push or pull through it"),
+    "cache": ("pipeline.cache_cli", "merge another commit's request caches into the workspace"),
     "train-msm": ("training.msm", "MSM: continued pretraining (LoRA or full) on a spec's shards"),
     "aft-data": ("training.aft_data", "build the AFT chats"),
     "train-aft": ("training.aft", "AFT: SFT continuing the MSM adapter"),
