@@ -8,6 +8,7 @@ throw-away host key and a throw-away client key, serving SFTP for the current us
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import shutil
 import socket
@@ -26,11 +27,11 @@ def free_port() -> int:
 
 
 def start(
-    argv: list[str], log: Path, port: int, what: str, timeout: float = 30
+    argv: list[str], log: Path, port: int, what: str, timeout: float = 30, env=None
 ) -> subprocess.Popen:
     """Start a server logging to `log` (never a pipe nobody reads) and wait for its port."""
     with open(log, "w") as fh:
-        proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -113,17 +114,31 @@ class SSHServer:
 
 
 class S3Server:
-    """moto's S3-compatible server on 127.0.0.1:<port>; `endpoint` is its URL."""
+    """moto's S3-compatible server on 127.0.0.1:<port>; `endpoint` is its URL.
 
-    ACCESS_KEY = "testing-access-key"
-    SECRET_KEY = "testing-secret-key"
+    It checks credentials as S3 does: the first three calls (unauthenticated) create an IAM user,
+    its access key and a policy allowing S3; every later call must be signed with that key, so a
+    wrong secret is refused (SignatureDoesNotMatch) as a real bucket would refuse it."""
 
     def __init__(self, folder: Path) -> None:
+        import boto3
+
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.log = folder / "s3.log"
         argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
-        self.proc = start(argv, self.log, self.port, "moto S3 server")
+        env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="3")
+        self.proc = start(argv, self.log, self.port, "moto S3 server", env=env)
+        iam = boto3.client(
+            "iam", endpoint_url=self.endpoint, region_name="us-east-1",
+            aws_access_key_id="setup", aws_secret_access_key="setup",
+        )  # fmt: skip
+        iam.create_user(UserName="msm")
+        key = iam.create_access_key(UserName="msm")["AccessKey"]
+        allow = {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}
+        policy = {"Version": "2012-10-17", "Statement": [allow]}
+        iam.put_user_policy(UserName="msm", PolicyName="s3", PolicyDocument=json.dumps(policy))
+        self.ACCESS_KEY, self.SECRET_KEY = key["AccessKeyId"], key["SecretAccessKey"]
 
     def client(self):  # a boto3 S3 client
         import boto3

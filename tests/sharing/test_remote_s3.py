@@ -17,11 +17,11 @@ pytestmark = pytest.mark.slow
 BUCKET = "msm-corpora"
 
 
-def add_remote(repo: Path, s3: S3Server) -> None:
+def add_remote(repo: Path, s3: S3Server, secret: str = "") -> None:
     dvc(repo, "remote", "add", "--local", "-f", "s3", f"s3://{BUCKET}/store")
     dvc(repo, "remote", "modify", "--local", "s3", "endpointurl", s3.endpoint)
     dvc(repo, "remote", "modify", "--local", "s3", "access_key_id", s3.ACCESS_KEY)
-    dvc(repo, "remote", "modify", "--local", "s3", "secret_access_key", s3.SECRET_KEY)
+    dvc(repo, "remote", "modify", "--local", "s3", "secret_access_key", secret or s3.SECRET_KEY)
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +63,18 @@ def test_damaged_object_on_the_bucket_is_caught_on_pull(
             assert not (other / out).exists(), f"{out} written by a failed pull"
     finally:
         client.put_object(Bucket=BUCKET, Key=key, Body=card)
+
+
+def test_wrong_secret_is_refused_with_the_fix_and_nothing_written(
+    built: Path, pushed: S3Server, tmp_path: Path
+) -> None:
+    other = clone(built, tmp_path / "other")
+    add_remote(other, pushed, secret="not-the-secret")
+    for action in ("pull", "push"):
+        done = msm(other, "remote", action, "-r", "s3", ok=False)
+        assert done.returncode == 2, done.stderr
+        assert f"cannot list s3://{BUCKET}/store" in done.stderr
+        assert "SignatureDoesNotMatch" in done.stderr or "Forbidden" in done.stderr, done.stderr
+        assert "dvc remote modify --local s3" in done.stderr
+    for out in OUTPUTS:
+        assert not (other / out).exists(), f"{out} written by a refused pull"
