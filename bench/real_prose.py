@@ -45,6 +45,7 @@ _CODE_LINE = re.compile(r"^\s*(>>>|\.\.\. |\$ |In \[\d+\]:)")
 _MARKUP_LINE = re.compile(r"^\s*(\.\. |::|[=\-~^*#+`]{3,}\s*$|\+[-=+]+\+\s*$|\|)")
 _LETTER = re.compile(r"[^\W\d_]")
 MIN_WORDS, MAX_WORDS = 300, 500
+OWN = "msm-factory"
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,8 @@ def source_files() -> list[tuple[str, str, str, list[str]]]:
     out = []
     dists = {d.metadata["Name"].lower(): d for d in importlib.metadata.distributions()}
     for name in sorted(dists):
+        if name == OWN:  # this project's own text is not held out
+            continue
         dist = dists[name]
         version, licence = dist.version, _licence(dist.metadata)
         readme = dist.metadata.get_payload() or dist.metadata.get("Description") or ""
