@@ -10,8 +10,8 @@ give ~10,500 documents of 300-500 words, so 10,000 (9,000 originals) is the defa
 
 Source: the documentation text that ships inside the packages `make env` installs (pinned by
 `requirements/cpu.txt`): every module, class and function docstring of every distribution in the
-environment (torch, transformers, numpy, scipy, sympy, pandas, datatrove, ...), their long
-descriptions (the README in `METADATA`), and Python's own reference-manual topics
+project's dependency closure (torch, transformers, numpy, sympy, pandas, ray, datatrove, ...),
+their long descriptions (the README in `METADATA`), and Python's own reference-manual topics
 (`pydoc_data.topics`, PSF licence). This is real English technical prose (API references,
 manuals, tutorials), each part under its package's licence, which `sources.json` lists with the
 number of documents each package contributed (all are open-source licences; the text is used
@@ -45,6 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 _CODE_LINE = re.compile(r"^\s*(>>>|\.\.\. |\$ |In \[\d+\]:)")
 _MARKUP_LINE = re.compile(r"^\s*(\.\. |::|[=\-~^*#+`]{3,}\s*$|\+[-=+]+\+\s*$|\|)")
@@ -106,10 +108,8 @@ def _licence(meta) -> str:
 def source_files() -> list[tuple[str, str, str, list[str]]]:
     """(distribution, version, licence, paragraphs) of every file with prose, in a fixed order."""
     out = []
-    dists = {d.metadata["Name"].lower(): d for d in importlib.metadata.distributions()}
+    dists = _distributions()
     for name in sorted(dists):
-        if name == OWN:  # this project's own text is not held out
-            continue
         dist = dists[name]
         version, licence = dist.version, _licence(dist.metadata)
         readme = dist.metadata.get_payload() or dist.metadata.get("Description") or ""
@@ -301,10 +301,32 @@ def load_or_build(folder: Path, n: int, seed: int = 0, dup_fraction: float = 0.1
     return corpus
 
 
+def _distributions() -> dict[str, importlib.metadata.Distribution]:
+    """The installed dependency closure of this project with its `dev` extra (what `make env`
+    installs, pinned by requirements/cpu.txt), this project itself left out: its own text is not
+    held out, and packages installed beside it (the `bench` extra) do not change the corpus."""
+    found: dict[str, importlib.metadata.Distribution] = {}
+    todo: list[tuple[str, tuple[str, ...]]] = [(OWN, ("dev",))]
+    while todo:
+        name, extras = todo.pop()
+        key = canonicalize_name(name)
+        if key in found:
+            continue
+        try:
+            found[key] = dist = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for line in dist.requires or []:
+            req = Requirement(line)
+            envs = [{"extra": e} for e in extras or ("",)]
+            if req.marker is None or any(req.marker.evaluate(e) for e in envs):
+                todo.append((req.name, tuple(req.extras)))
+    del found[canonicalize_name(OWN)]
+    return found
+
+
 def _versions() -> str:
-    found = sorted(
-        f"{d.metadata['Name'].lower()}=={d.version}" for d in importlib.metadata.distributions()
-    )
+    found = sorted(f"{name}=={d.version}" for name, d in _distributions().items())
     return "|".join(found) + f"|python=={sys.version.split()[0]}"
 
 
