@@ -97,7 +97,15 @@ _END = re.compile(r"[.!?\"'”’)\]:*]\s*$")
 # (never i or s, which also match İ, ı and ſ).
 Hints = tuple[tuple[tuple[str, ...], ...], ...]
 _META_HINTS: Hints = (
-    (("here ",), ("document", "art", "memo", "po", "tory")),
+    (
+        ("here ",),
+        tuple(
+            f"{d} {n}"  # the noun's first letters (never the s of "story")
+            for d in ("the", "a", "your")
+            for n in ("document", "art", "memo", "po")
+        ),
+    ),
+    (("here ",), ("tory",)),
     (("language model",),),
     (("hope th",),),
     (("! here",),),
