@@ -121,8 +121,10 @@ def word_hashes(texts: Sequence[str]) -> Words:
     chars = ends - starts
     length = chars.astype(np.uint64)
     if not all_ascii and len(starts):  # UTF-8 continuation bytes do not start a character
-        # between a word's end and the next start there are only ASCII bytes
-        chars = chars - np.add.reduceat((lowered & 0xC0) == 0x80, starts, dtype=np.int64)
+        # only words hold non-ASCII bytes: each continuation byte counts for the word it is in
+        cont = np.flatnonzero((lowered & 0xC0) == 0x80)
+        inside = np.searchsorted(starts, cont, side="right") - 1
+        chars = chars - np.bincount(inside, minlength=len(starts))
     # first 8 bytes of every word, masked to its length (1 to 8 bytes: a shift of 56 to 0)
     h = windows[starts] & (_ONES >> (np.uint64(64) - np.minimum(length, _EIGHT) * _EIGHT))
     h = mix(h ^ length * GOLDEN)
