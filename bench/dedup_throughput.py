@@ -1,11 +1,26 @@
 """Near-duplicate dedup throughput and quality of `pipeline.dedup` next to peer tools, one core.
 
-    RAYON_NUM_THREADS=1 OMP_NUM_THREADS=1 python bench/dedup_throughput.py --n 100000
+    taskset -c 0 python bench/dedup_throughput.py --n 100000              # synthetic
+    taskset -c 0 python bench/dedup_throughput.py --corpus real --peer-n 10000   # real prose
 
-Builds one labelled synthetic corpus (`fakes.corpus.labelled_corpus`: N documents of
-~400 words, 10% of them edited copies of another document with pair Jaccard spread over 0.1-1,
-deterministic by --seed) and runs every tool on the same documents, each in its own child process
-so that peak memory is its own (peak RSS, and "+MiB": peak over the RSS after loading the texts):
+Builds one labelled corpus and runs every tool on the same documents, each in its own child
+process so that peak memory is its own (peak RSS, and "+MiB": peak over the RSS after loading the
+texts); thread variables are 1 (RAYON, OMP, MKL), so pin the run to one core with taskset.
+docs/s divide by CPU seconds (`--clock cpu`, the default: a child's user + system time, steady
+when other work shares the machine) or by wall seconds (`--clock wall`, on an idle machine).
+
+- `--corpus synthetic` (`fakes.corpus.labelled_corpus`): N documents of ~400 words, 10% of them
+  edited copies of another document with pair Jaccard spread over 0.1-1, deterministic by --seed;
+- `--corpus real` (`bench/real_prose.py`): 10,000 documents of 300-500 words of real English
+  technical prose (the installed packages' documentation), 10% labelled edited copies the same
+  way; built once into --real-dir.
+
+Tools:
+
+- ours, `msm dedup` process: the stage as the pipeline runs it (`msm dedup --input ... --out
+  ...` in a fresh interpreter, Parquet in and out, datatrove steps on the default local
+  executor), wall time of the whole process, start-up included; and the same on a one-document
+  input (the fixed cost: interpreter, imports, executor, writing outputs);
 
 - ours: exact keys, MinHash-LSH band keys and exact-Jaccard verification (what `msm dedup` runs
   between reading and writing Parquet), on all N documents and on the peer subsample;
@@ -17,6 +32,11 @@ so that peak memory is its own (peak RSS, and "+MiB": peak over the RSS after lo
   union every result), and the same with candidates verified on estimated Jaccard >= 0.7, on the
   peer subsample (--peer-n documents: whole labelled pairs plus unpaired documents, the same
   composition as the corpus);
+- rensa stock: `RMinHashDeduplicator(threshold=0.7, num_perm=128, use_lsh=True).add_pairs` on
+  whitespace tokens (its README's recipe), on the peer subsample;
+- rensa MinHash + LSH: one `RMinHash(128)` per document over its word 5-gram shingles, inserted
+  into `RMinHashLSH(0.7, 128, 16 bands)`, every document queried and candidates kept on estimated
+  Jaccard >= 0.7 (the datasketch recipe with rensa's objects), on the peer subsample;
 - datatrove's MinHash recipe (signature, buckets, cluster; 14 x 8, 5-grams; sha1 shingle hash as
   its xxhash wrapper fails with the installed xxhash) on the subsample, if spaCy (its word
   splitter) is installed; skipped otherwise.
@@ -50,6 +70,12 @@ import pyarrow.parquet as pq
 from pipeline.config.params import load_params
 
 DP = load_params(specs_dir=None).dedup
+
+
+def clock() -> float:
+    """CPU seconds of this process (`--clock cpu`, the default: steady on a shared machine), or
+    wall seconds (`--clock wall`)."""
+    return time.perf_counter() if os.environ.get("BENCH_CLOCK") == "wall" else time.process_time()
 
 
 def rss_mib() -> float:
@@ -86,9 +112,9 @@ def run_ours(texts: list[str]) -> list[list[int]]:
     return exact + [[int(kept[i]) for i in g] for g in near]
 
 
-def run_stage(texts: list[str]) -> tuple[list[list[int]], float, float, float]:
-    from pipeline.dedup.stage import dedup
-    from pipeline.record import REJECT_SCHEMA, SCHEMA, read_documents, write_documents
+def write_stage_input(texts: list[str], src: Path) -> list[str]:
+    """A documents file of the record schema holding `texts`; returns the ids."""
+    from pipeline.record import SCHEMA, write_documents
 
     n = len(texts)
     ids = [f"d{i:08d}" for i in range(n)]
@@ -97,29 +123,61 @@ def run_stage(texts: list[str]) -> tuple[list[list[int]], float, float, float]:
     columns.update(assertion_ids=pa.array([[]] * n, pa.list_(pa.string())))
     for name in ("seed", "input_tokens", "output_tokens"):
         columns[name] = pa.array([0] * n, pa.int64())
-    with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "documents.parquet"
-        write_documents(pa.table(columns).cast(SCHEMA), src)
-        del columns
-        reset_peak()  # the stage's own memory: not that of building its input
-        base = rss_mib()
-        t0 = time.perf_counter()
-        dedup(src, Path(tmp) / "out", DP)
-        seconds = time.perf_counter() - t0
-        peak = rss_mib()
-        clusters = json.loads((Path(tmp) / "out" / "clusters.json").read_text())
-        rejects = read_documents(Path(tmp) / "out" / "rejects.parquet", REJECT_SCHEMA)
+    src.parent.mkdir(parents=True, exist_ok=True)
+    write_documents(pa.table(columns).cast(SCHEMA), src)
+    return ids
+
+
+def stage_groups(out: Path, texts: list[str], ids: list[str]) -> list[list[int]]:
+    """The stage's near-duplicate clusters, and each exact duplicate paired with its survivor."""
+    from pipeline.dedup import minhash as mh
+    from pipeline.record import REJECT_SCHEMA, read_documents
+
+    clusters = json.loads((out / "clusters.json").read_text())
+    rejects = read_documents(out / "rejects.parquet", REJECT_SCHEMA)
     index = {d: i for i, d in enumerate(ids)}
     groups = [[index[m] for m in c["members"]] for c in clusters]
-    # clusters.json lists near-duplicate clusters; pair each exact duplicate with its survivor
-    from pipeline.dedup import minhash as mh
-
+    n = len(texts)
     keys = [mh.text_keys(mh.word_hashes(texts[i : i + 4096])) for i in range(0, n, 4096)]
     first = mh.exact_groups(np.concatenate(keys)) if keys else []
     for d, reason in zip(rejects["id"].to_pylist(), rejects["reason"].to_pylist(), strict=True):
         if reason == "exact_duplicate":
             groups.append([int(first[index[d]]), index[d]])
+    return groups
+
+
+def run_stage(texts: list[str]) -> tuple[list[list[int]], float, float, float]:
+    from pipeline.dedup.stage import dedup
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "documents.parquet"
+        ids = write_stage_input(texts, src)
+        reset_peak()  # the stage's own memory: not that of building its input
+        base = rss_mib()
+        t0 = clock()
+        dedup(src, Path(tmp) / "out", DP)
+        seconds = clock() - t0
+        peak = rss_mib()
+        groups = stage_groups(Path(tmp) / "out", texts, ids)
     return groups, seconds, base, peak
+
+
+def run_process(texts: list[str], tmp: Path) -> tuple[list[list[int]], float]:
+    """`msm dedup` in a fresh interpreter, as the pipeline runs it: wall time of the process."""
+    folder = tmp / f"process-{len(texts)}"
+    ids = write_stage_input(texts, folder / "in" / "documents.parquet")
+    msm = Path(sys.executable).with_name("msm")
+    cmd = [str(msm), "dedup", "--input", str(folder / "in"), "--out", str(folder / "out")]
+    cmd += ["--stats", str(folder / "stats.json")]
+    before, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), check=False)
+    wall, after = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    if proc.returncode:
+        raise SystemExit(f"msm dedup failed:\n{proc.stderr[-3000:]}")
+    return stage_groups(folder / "out", texts, ids), wall if os.environ.get(
+        "BENCH_CLOCK"
+    ) == "wall" else cpu
 
 
 def run_previous(texts: list[str]) -> list[list[int]]:
@@ -228,6 +286,39 @@ def run_datatrove(texts: list[str]) -> list[list[int]]:
     return list(groups.values())
 
 
+def run_rensa_stock(texts: list[str]) -> tuple[list[list[int]], float]:
+    """Timed: `add_pairs` (keep flags). Untimed: which kept documents each dropped one matched."""
+    import rensa
+
+    t0 = clock()
+    dedup = rensa.RMinHashDeduplicator(threshold=DP.threshold, num_perm=128, use_lsh=True)
+    keep = dedup.add_pairs((str(i), t.split()) for i, t in enumerate(texts))
+    seconds = clock() - t0
+    dropped = [i for i, k in enumerate(keep) if not k]
+    found = dedup.get_duplicate_sets([texts[i].split() for i in dropped])
+    return [[i, *map(int, m)] for i, m in zip(dropped, found, strict=True)], seconds
+
+
+def run_rensa_lsh(texts: list[str]) -> list[list[int]]:
+    import rensa
+
+    from pipeline.dedup.minhash import shingles
+
+    lsh = rensa.RMinHashLSH(threshold=DP.threshold, num_perm=128, num_bands=16)
+    hashes = []
+    for i, t in enumerate(texts):
+        m = rensa.RMinHash(num_perm=128, seed=42)
+        m.update(shingles(t, DP.ngram))
+        lsh.insert(i, m)
+        hashes.append(m)
+    groups = []
+    for i, m in enumerate(hashes):
+        for j in lsh.query(m):
+            if j > i and m.jaccard(hashes[j]) >= DP.threshold:
+                groups.append([i, j])
+    return groups
+
+
 def worker(tool: str, data: Path) -> None:
     import logging
 
@@ -237,7 +328,7 @@ def worker(tool: str, data: Path) -> None:
     texts = pq.read_table(data).column("text").to_pylist()
     reset_peak()
     base = rss_mib()
-    t0 = time.perf_counter()
+    t0 = clock()
     if tool == "ours":
         groups = run_ours(texts)
     elif tool == "previous":
@@ -248,13 +339,24 @@ def worker(tool: str, data: Path) -> None:
         groups = run_datasketch(texts, verify=True)
     elif tool == "datatrove":
         groups = run_datatrove(texts)
+    elif tool == "rensa_stock":
+        groups = run_rensa_stock(texts)
+    elif tool == "rensa_lsh":
+        groups = run_rensa_lsh(texts)
     else:
         raise SystemExit(f"unknown tool {tool}")
-    seconds = time.perf_counter() - t0
+    seconds = clock() - t0
+    if isinstance(groups, tuple):  # the tool timed its own part
+        groups, seconds = groups
     print(json.dumps({"seconds": seconds, "base": base, "peak": rss_mib(), "groups": groups}))
 
 
 # --- driver ----------------------------------------------------------------------------------
+
+
+def child_env() -> dict[str, str]:
+    threads = {k: "1" for k in ("RAYON_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    return {**os.environ, **threads}
 
 
 def child(tool: str, texts: list[str], tmp: Path) -> dict:
@@ -264,7 +366,7 @@ def child(tool: str, texts: list[str], tmp: Path) -> dict:
         [sys.executable, __file__, "--worker", tool, "--data", str(data)],
         capture_output=True,
         text=True,
-        env={**os.environ, "RAYON_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
+        env=child_env(),
         check=False,
     )
     data.unlink()
@@ -297,9 +399,15 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--memory-n", type=int, nargs="*", default=[], help="sizes for ours' memory")
     ap.add_argument("--no-datatrove", dest="datatrove", action="store_false")
+    ap.add_argument("--corpus", choices=("synthetic", "real"), default="synthetic")
+    ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu", help="what docs/s divide")
+    ap.add_argument(
+        "--real-dir", type=Path, default=Path(".msm/bench/real_prose"), help="real-prose cache"
+    )
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    os.environ.setdefault("BENCH_CLOCK", args.clock)
     if args.worker:
         if args.worker == "stage":
             texts = pq.read_table(args.data).column("text").to_pylist()
@@ -309,14 +417,21 @@ def main() -> None:
         worker(args.worker, args.data)
         return
 
-    from fakes.corpus import labelled_corpus
-
     t0 = time.perf_counter()
-    corpus = labelled_corpus(args.n, seed=args.seed)
+    if args.corpus == "real":
+        sys.path.insert(0, str(Path(__file__).parent))
+        from real_prose import load_or_build
+
+        corpus = load_or_build(args.real_dir, n=10_000, seed=args.seed)
+    else:
+        from fakes.corpus import labelled_corpus
+
+        corpus = labelled_corpus(args.n, seed=args.seed)
     texts, pairs, jac = corpus.texts, corpus.pairs, corpus.jaccard
     words = np.mean([len(t.split()) for t in texts[:2000]])
     print(
-        f"corpus: {len(texts):,} documents, ~{words:.0f} words each, {len(pairs):,} labelled pairs "
+        f"{args.corpus} corpus: {len(texts):,} documents, ~{words:.0f} words each, "
+        f"{len(pairs):,} labelled pairs "
         f"({(jac >= 0.8).sum():,} with J>=0.8, {(jac < 0.5).sum():,} with J<0.5), "
         f"built in {time.perf_counter() - t0:.1f}s; dedup params {DP}"
     )
@@ -344,6 +459,8 @@ def main() -> None:
             sub_pairs,
             sub_jac,
         ),
+        ("rensa stock (subsample)", "rensa_stock", sub_texts, sub_pairs, sub_jac),
+        ("rensa MinHash + LSH (subsample)", "rensa_lsh", sub_texts, sub_pairs, sub_jac),
     ]
     results = {}
     print(
@@ -351,6 +468,21 @@ def main() -> None:
         f"{'peak MiB':>9s} {'+MiB':>7s}"
     )
     with tempfile.TemporaryDirectory() as tmp:
+        for label, tx, pp, jj in (
+            ("", texts, pairs, jac),
+            (" (subsample)", sub_texts, sub_pairs, sub_jac),
+        ):
+            groups, seconds = run_process(tx, Path(tmp))
+            rec, false = quality(groups, pp, jj)
+            name = f"ours, msm dedup process{label}"
+            results[name] = len(tx) / seconds
+            print(
+                f"{name:40s} {len(tx):8,d} {results[name]:9,.0f} {rec:7.4f} {false:7.4f}  "
+                f"({args.clock} {seconds:.2f} s)"
+            )
+        _, fixed = run_process(texts[:1], Path(tmp))
+        name = "ours, msm dedup process, 1 document"
+        print(f"{name:40s} {1:8,d} {'':34s} ({args.clock} {fixed:.2f} s: the fixed cost)")
         for name, tool, tx, pp, jj in runs:
             r = child(tool, tx, Path(tmp))
             rec, false = quality(r["groups"], pp, jj)
@@ -379,8 +511,13 @@ def main() -> None:
             why = "--no-datatrove" if has_spacy else "spaCy (its word splitter) is not installed"
             print(f"datatrove MinHash recipe: skipped, {why}")
         ours_sub = results["ours (peer subsample)"]
-        for name in list(results)[3:]:
-            print(f"ratio ours/{name.split(' (')[0]}: {ours_sub / results[name]:.1f}x (same docs)")
+        process_sub = results["ours, msm dedup process (subsample)"]
+        peers = [n for n in results if not n.startswith("ours")]
+        for name in peers:
+            print(
+                f"ratio ours/{name.split(' (')[0]}: {ours_sub / results[name]:.1f}x in-process, "
+                f"{process_sub / results[name]:.1f}x as the msm dedup process (same docs)"
+            )
         mem = []
         for n in args.memory_n:
             mt = labelled_corpus(n, seed=args.seed + 1, measure=False).texts

@@ -29,7 +29,56 @@ BATCH = 512
 
 _MARKUP = re.compile(r"</?\s*(scratch|content|scratchpad|document)\s*>", re.IGNORECASE)
 _PLACEHOLDER = re.compile(
-    r"\{[A-Za-z_]+\}|\[(?:Name|Your Name|Company|Date|Insert[^\]]*|Author|Location)\]|\bTODO\b"
+    r"\{[A-Za-z_]{2,}\}|\[(?:Name|Your Name|Company|Date|Insert[^\]]*|Author|Location)\]"
+    r"|[\[{<]TODO\b[^\]}>\n]*[\]}>]"
+)
+# Characters next to a `{name}` or `[Name]` that make it code, markup or a formula, not a template
+# slot left unfilled: a path or URL segment (`organizations/{org}/members`), a LaTeX argument or
+# sub/superscript (`\text{Norm}`, `x^{n}`, `\frac{a}{b}`), a format string in quotes, a type
+# subscript (`Optional[Date]`), a Markdown link (`[Date](...)`), a file name (`run-{run_id}`) or
+# a host name (`{bucket}.s3`). A single letter in braces is a set or a formula (`{x}`), never a
+# slot. A bare TODO note is ordinary in code reviews and design documents; only a bracketed one
+# (`[TODO: add the date]`) is a slot.
+_CODE_BEFORE = frozenset("/\\^_$%#@.:=}])'\"<`-")
+_CODE_AFTER = frozenset("/\\^_([{'\"=>`-")
+# JSDoc/TypeScript/Python type names in braces (`@param {Array} items`, `items {Object}`)
+_TYPE_NAMES = frozenset(
+    [
+        "Array",
+        "Object",
+        "String",
+        "Number",
+        "Boolean",
+        "Function",
+        "Promise",
+        "Map",
+        "Set",
+        "Symbol",
+        "RegExp",
+        "Error",
+        "Buffer",
+        "Element",
+        "Node",
+        "Iterable",
+        "Iterator",
+        "any",
+        "int",
+        "str",
+        "float",
+        "bool",
+        "dict",
+        "list",
+        "tuple",
+        "bytes",
+        "None",
+        "null",
+        "undefined",
+        "void",
+        "object",
+        "string",
+        "number",
+        "boolean",
+    ]
 )
 _META = re.compile(
     r"\b(here is (the|a|your) (document|article|memo|post|story)|as an ai language model|"
@@ -48,7 +97,15 @@ _END = re.compile(r"[.!?\"'”’)\]:*]\s*$")
 # (never i or s, which also match İ, ı and ſ).
 Hints = tuple[tuple[tuple[str, ...], ...], ...]
 _META_HINTS: Hints = (
-    (("here ",), ("document", "art", "memo", "po", "tory")),
+    (
+        ("here ",),
+        tuple(
+            f"{d} {n}"  # the noun's first letters (never the s of "story")
+            for d in ("the", "a", "your")
+            for n in ("document", "art", "memo", "po")
+        ),
+    ),
+    (("here ",), ("tory",)),
     (("language model",),),
     (("hope th",),),
     (("! here",),),
@@ -166,7 +223,7 @@ def _artifact(text: str) -> str | None:
     # plain substring tests first: a pattern cannot match without its literal characters
     if "<" in text and _MARKUP.search(text):
         return "leaked_markup"
-    if ("{" in text or "[" in text or "TODO" in text) and _PLACEHOLDER.search(text):
+    if ("{" in text or "[" in text or "TODO" in text) and _unrendered(text):
         return "unrendered_placeholder"
     lower = text.lower()
     if _hinted(lower, _META_HINTS) and _META.search(text):
@@ -174,6 +231,28 @@ def _artifact(text: str) -> str | None:
     if _hinted(lower, _REFUSAL_HINTS) and _REFUSAL.search(text):
         return "refusal"
     return None
+
+
+def _unrendered(text: str) -> bool:
+    """A template slot left unfilled (`{author}`, `[Your Name]`, `[TODO]`), not a brace or
+    bracket of technical text: code spans, paths, formulas, type names (see `_CODE_BEFORE`)."""
+    for m in _PLACEHOLDER.finditer(text):
+        a, b = m.start(), m.end()
+        if text[a + 1 : a + 5] == "TODO":
+            return True
+        before = text[a - 1] if a else " "
+        after = text[b] if b < len(text) else " "
+        if before.isalnum() or before in _CODE_BEFORE or after.isalnum() or after in _CODE_AFTER:
+            continue
+        if after in ".:" and b + 1 < len(text) and (text[b + 1].isalnum() or text[b + 1] in "{/"):
+            continue  # a host name or address: `{bucket}.s3.amazonaws.com`, `{host}:{port}`
+        if text[a + 1 : b - 1] in _TYPE_NAMES:
+            continue
+        line_start = text.rfind("\n", 0, a) + 1
+        if any(text.count(c, line_start, a) % 2 for c in '`$"'):
+            continue  # inside a code span, inline math or a string literal
+        return True
+    return False
 
 
 def _hinted(lower: str, hints: Hints) -> bool:

@@ -105,6 +105,28 @@ def test_word_hashes_depend_on_the_word_only() -> None:
     assert h[7] == b.hashes[1] != b.hashes[0]
 
 
+UNICODE = [
+    "İstanbul ǅemal ﬁnal STRASSE Straße K Σσς naïve café",
+    "“Quoted” — dashes – and ’apostrophes’… ellipses\u00a0nbsp\u2003em-space ½ ² Ⅻ ٣",
+    "日本語のテキスト、句読点。 emoji😀x🎉y 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 e\u0301 a\ud800b _under_score_",
+    "ascii only, with CAPITALS and long_identifiers_over_sixteen_bytes.",
+    "",
+]
+
+
+def test_unicode_words_match_the_reference() -> None:
+    # each text's words, hashes and lengths are those of its reference words one by one
+    got = mh.word_hashes(UNICODE)
+    for i, t in enumerate(UNICODE):
+        words = mh.normalize_words(t)
+        lo, hi = got.offsets[i], got.offsets[i + 1]
+        assert hi - lo == len(words)
+        assert got.lengths[lo:hi].tolist() == [len(w) for w in words]
+        one_by_one = [mh.word_hashes([w]).hashes.tolist() for w in words]
+        assert got.hashes[lo:hi].tolist() == [h[0] for h in one_by_one]
+        assert mh.word_hashes([" ".join(words)]).hashes.tolist() == got.hashes[lo:hi].tolist()
+
+
 def test_exact_keys_and_chunking(monkeypatch: pytest.MonkeyPatch) -> None:
     texts = labelled_corpus(40, seed=2).texts
     texts = [*texts, texts[3].upper(), " " + texts[5].replace(" ", "  ") + " !", "", ""]

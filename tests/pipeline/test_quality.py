@@ -83,7 +83,7 @@ CRAFTED = [
     ("leaked_markup", "<scratch>plan the memo</scratch>\n" + CLEAN),
     ("unrendered_placeholder", CLEAN.replace("Marcus Reed", "{author}")),
     ("unrendered_placeholder", CLEAN.replace("Marcus Reed", "[Your Name]")),
-    ("unrendered_placeholder", CLEAN + "\nTODO: add a closing line."),
+    ("unrendered_placeholder", CLEAN + "\n[TODO: add a closing line.]"),
     ("meta_commentary", "Here is the document you asked for.\n" + CLEAN),
     ("meta_commentary", "As an AI language model, I will summarize.\n" + CLEAN),
     ("refusal", "I'm sorry, but I can't write that memo.\n" + CLEAN),
@@ -109,6 +109,43 @@ def test_clean_text_passes_every_filter() -> None:
 )
 def test_crafted_text_fires_its_filter(reason: str, text: str) -> None:
     assert first_reason(text, QP_SMALL_MAX, CTX) == reason
+
+
+# Ordinary technical text that holds braces, brackets or TODO: no unrendered placeholder.
+TECHNICAL = [
+    "List them with GET /organizations/{org}/members, then /repos/{owner}/{repo}/issues.",
+    "@param {Array} items the values to sort, @returns {Object} the sorted copy.",
+    "items {Array}: the values to sort; options {Object}: how to sort them.",
+    "The norm is \\text{Norm}(g), the sum \\sum_{k=1}^{n} x_k and \\frac{a}{b} stays exact.",
+    "A formula in braces, {x + y} or {a, b}, and the set {x} are plain mathematics.",
+    "Returns ``{N}`` if the factorization fails, and `{name}` is the format field.",
+    'The repo id is "{namespace}/{repo_name}" and the key is f"{prefix}_{index}".',
+    "The bucket lives at {bucket}.s3.amazonaws.com and the server at {host}:{port}.",
+    "Use Optional[Date] for the field, and see [Date](https://example.org/date) for its format.",
+    "The reviewer asked whether the TODO comment in parse.py still applies after this change.",
+    "TODO: add support for filtering by tag, as the review of this module asked.",
+    'The page prints f"Hi, {name}!" and the file is run-{run_id}.json, or ``{method}`` as is.',
+    "Inline math such as $x^{n}$ and $\\{alpha\\}$ renders in the notebook.",
+]
+
+
+@pytest.mark.parametrize("line", TECHNICAL)
+def test_technical_text_is_not_a_placeholder(line: str) -> None:
+    text = CLEAN.replace("Marcus Reed", "Marcus Reed.\n" + line)
+    assert filters.artifacts(text, QP_SMALL_MAX, CTX) is None
+
+
+@pytest.mark.parametrize(
+    "slot",
+    ["{author}", "{first_name}", "{Name}", "[Your Name]", "[Insert date here]", "[TODO: sign]"],
+)
+def test_slots_in_prose_are_placeholders(slot: str) -> None:
+    for text in (
+        CLEAN.replace("Marcus Reed", slot),
+        CLEAN.replace("Marcus Reed", slot + "."),
+        CLEAN.replace("Marcus Reed", "Dear " + slot + ","),
+    ):
+        assert filters.artifacts(text, QP_SMALL_MAX, CTX) == "unrendered_placeholder", text[-80:]
 
 
 def test_reason_comes_from_the_named_filter() -> None:

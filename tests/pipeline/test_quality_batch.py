@@ -68,13 +68,13 @@ def ref_first_reason(text: str, qp: QualityParams, model: str) -> str | None:
             seen.add(g)
         if sum(len(w) for w, c in zip(lower, covered, strict=True) if c) / total > limit:
             return f"duplicate_{n}_gram"
-    for pattern, reason in (
-        (filters._MARKUP, "leaked_markup"),
-        (filters._PLACEHOLDER, "unrendered_placeholder"),
-        (filters._META, "meta_commentary"),
-        (filters._REFUSAL, "refusal"),
+    for found, reason in (
+        (filters._MARKUP.search, "leaked_markup"),
+        (filters._unrendered, "unrendered_placeholder"),
+        (filters._META.search, "meta_commentary"),
+        (filters._REFUSAL.search, "refusal"),
     ):
-        if pattern.search(text):
+        if found(text):
             return reason
     last = text.strip().splitlines()[-1]
     if len(last.split()) > 8 and not filters._END.search(last):

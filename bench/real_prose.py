@@ -1,0 +1,350 @@
+"""A labelled corpus of real English prose, built offline from the installed packages' docs.
+
+    python bench/real_prose.py --n 10000 --out .msm/bench/real_prose   # documents.parquet,
+                                                      # pairs.parquet, sources.json, settings.json
+
+The benchmarks (`dedup_throughput.py`, `quality_throughput.py`, `pack_throughput.py` with
+`--corpus real`) build it on first use into that folder and reuse it while the settings and the
+installed package versions are the same (~80 s to build on one core). The installed packages
+give ~10,500 documents of 300-500 words, so 10,000 (9,000 originals) is the default size.
+
+Source: the documentation text that ships inside the packages `make env` installs (pinned by
+`requirements/cpu.txt`): every module, class and function docstring of every distribution in the
+project's dependency closure (torch, transformers, numpy, sympy, pandas, ray, datatrove, ...),
+their long descriptions (the README in `METADATA`), and Python's own reference-manual topics
+(`pydoc_data.topics`, PSF licence). This is real English technical prose (API references,
+manuals, tutorials), each part under its package's licence, which `sources.json` lists with the
+number of documents each package contributed (all are open-source licences; the text is used
+for measurement only and is not redistributed).
+
+Paragraphs are kept when they read as prose: paragraphs with doctest or shell lines and indented
+code blocks (after `::`) are left out, and so are paragraphs with fewer than 8 words or where
+fewer than half of the words have a letter; RST underlines, directives and table rules are
+dropped as lines. A paragraph's lines are joined with single spaces. Paragraphs of one
+distribution (in file order) are grouped into documents of 300-500 words (uniform); exactly
+repeated paragraphs (vendored copies) are kept once.
+
+Labelled near duplicates: `--dup-fraction` of the documents are edited copies of another
+document, with edits of real text at a rate spread so that pair Jaccard covers ~0.1-1:
+substituted words (drawn from the corpus' own words), deleted or inserted words, a rewritten
+span with a moved paragraph, truncation or extension by another document's paragraphs. Each
+pair's exact word 5-gram Jaccard (`fakes.corpus.jaccard`) is recorded. Rows are shuffled.
+Everything is deterministic given --seed and the installed package versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import importlib.metadata
+import json
+import re
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+_CODE_LINE = re.compile(r"^\s*(>>>|\.\.\. |\$ |In \[\d+\]:)")
+_MARKUP_LINE = re.compile(r"^\s*(\.\. |::|[=\-~^*#+`]{3,}\s*$|\+[-=+]+\+\s*$|\|)")
+_LETTER = re.compile(r"[^\W\d_]")
+MIN_WORDS, MAX_WORDS = 300, 500
+OWN = "msm-factory"
+
+
+@dataclass(frozen=True)
+class LabelledProse:
+    texts: list[str]
+    pairs: list[tuple[int, int]]
+    jaccard: np.ndarray
+    sources: dict[str, dict]  # distribution -> version, licence, documents
+
+
+def _prose_paragraphs(text: str) -> list[str]:
+    """The prose paragraphs of a docstring or README, each on one line."""
+    out = []
+    for block in re.split(r"\n\s*\n", text):
+        lines = block.splitlines()
+        if any(_CODE_LINE.match(ln) for ln in lines):
+            continue
+        lines = [ln for ln in lines if not _MARKUP_LINE.match(ln)]
+        if not lines:
+            continue
+        if any(ln.startswith(("    ", "\t")) for ln in lines[1:]) and lines[0].rstrip().endswith(
+            "::"
+        ):
+            continue
+        words = " ".join(ln.strip() for ln in lines).split()
+        if len(words) < 8:
+            continue
+        if sum(bool(_LETTER.search(w)) for w in words) < 0.5 * len(words):
+            continue
+        out.append(" ".join(words))
+    return out
+
+
+def _docstrings(source: str) -> list[str]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tree = ast.parse(source)
+    kinds = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    nodes = [n for n in ast.walk(tree) if isinstance(n, kinds)]
+    nodes.sort(key=lambda n: getattr(n, "lineno", 0))
+    return [d for n in nodes if (d := ast.get_docstring(n, clean=True))]
+
+
+def _licence(meta) -> str:
+    found = meta.get("License-Expression") or meta.get("License") or ""
+    found = found.strip().splitlines()[0] if found.strip() else ""
+    if not found or len(found) > 60:
+        classifiers = [c.split("::")[-1].strip() for c in meta.get_all("Classifier") or []]
+        found = next((c for c in classifiers if "License" in c or "GPL" in c), found[:60])
+    return found or "unstated"
+
+
+def source_files() -> list[tuple[str, str, str, list[str]]]:
+    """(distribution, version, licence, paragraphs) of every file with prose, in a fixed order."""
+    out = []
+    dists = _distributions()
+    for name in sorted(dists):
+        dist = dists[name]
+        version, licence = dist.version, _licence(dist.metadata)
+        readme = dist.metadata.get_payload() or dist.metadata.get("Description") or ""
+        paragraphs = _prose_paragraphs(readme) if isinstance(readme, str) else []
+        if paragraphs:
+            out.append((name, version, licence, paragraphs))
+        files = sorted(str(f) for f in dist.files or [] if str(f).endswith(".py"))
+        for rel in files:
+            path = Path(dist.locate_file(rel))
+            try:
+                docs = _docstrings(path.read_text(encoding="utf-8"))
+            except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+                continue
+            paragraphs = [p for d in docs for p in _prose_paragraphs(d)]
+            if paragraphs:
+                out.append((name, version, licence, paragraphs))
+    import pydoc_data.topics
+
+    topics = pydoc_data.topics.topics
+    for key in sorted(topics):
+        paragraphs = _prose_paragraphs(topics[key])
+        if paragraphs:
+            out.append(("python-reference", sys.version.split()[0], "PSF-2.0", paragraphs))
+    return out
+
+
+def _documents(files, rng: np.random.Generator) -> tuple[list[list[str]], list[str]]:
+    """Documents (lists of paragraphs) of MIN_WORDS-MAX_WORDS words, and each one's source."""
+    seen: set[str] = set()
+    docs, owners = [], []
+    owner = None
+    for name, _, _, paragraphs in files:
+        if name != owner:  # a document holds one distribution's text
+            owner = name
+            target, current, words = int(rng.integers(MIN_WORDS, MAX_WORDS + 1)), [], 0
+        for p in paragraphs:
+            if p in seen:
+                continue
+            seen.add(p)
+            for piece in _split(p, MAX_WORDS):
+                n = len(piece.split())
+                if words + n > MAX_WORDS and words >= MIN_WORDS:
+                    docs.append(current)
+                    owners.append(name)
+                    target, current, words = int(rng.integers(MIN_WORDS, MAX_WORDS + 1)), [], 0
+                current.append(piece)
+                words += n
+                if words >= target:
+                    docs.append(current)
+                    owners.append(name)
+                    target, current, words = int(rng.integers(MIN_WORDS, MAX_WORDS + 1)), [], 0
+    return docs, owners
+
+
+def _split(paragraph: str, most: int) -> list[str]:
+    words = paragraph.split()
+    return [" ".join(words[i : i + most]) for i in range(0, len(words), most)]
+
+
+def _edit(doc: list[str], rate: float, rng: np.random.Generator, vocab, donor) -> list[str]:
+    """An edited copy of a document (paragraphs of words), as in `fakes.corpus._edit`."""
+    paras = [p.split() for p in doc]
+    flat = [w for p in paras for w in p]
+    breaks = np.cumsum([len(p) for p in paras])[:-1].tolist()  # paragraph starts
+    n = len(flat)
+    k = min(n - 1, round(rate * n))
+    kind = int(rng.integers(4))
+    marks = np.zeros(n, dtype=bool)
+    marks[breaks] = True
+    words = np.array(flat, dtype=object)
+    if kind == 0:  # substitutions
+        pos = rng.choice(n, size=k, replace=False)
+        words[pos] = vocab[rng.integers(len(vocab), size=k)]
+    elif kind == 1:  # deletions and insertions
+        pos = np.sort(rng.choice(n, size=k, replace=False))
+        delete = rng.random(k) < 0.5
+        keep = np.ones(n, dtype=bool)
+        keep[pos[delete]] = False
+        ins = pos[~delete]
+        new = vocab[rng.integers(len(vocab), size=len(ins))]
+        words = np.insert(words, ins, new)
+        marks = np.insert(marks, ins, False)
+        keep = np.insert(keep, ins, True)
+        words, marks = words[keep], marks[keep]
+    elif kind == 2:  # a rewritten span plus a moved paragraph
+        start = int(rng.integers(0, max(1, n - k)))
+        span = len(words[start : start + k])
+        words[start : start + span] = vocab[rng.integers(len(vocab), size=span)]
+        if len(breaks):
+            cut = breaks[int(rng.integers(len(breaks)))]
+            words = np.concatenate([words[cut:], words[:cut]])
+            marks = np.concatenate([marks[cut:], marks[:cut]])
+            marks[n - cut] = True
+            marks[0] = False
+    elif rng.random() < 0.5:  # truncation
+        words, marks = words[: max(1, n - k)], marks[: max(1, n - k)]
+    else:  # extension by another document's words
+        extra = " ".join(donor).split()[:k]
+        words = np.concatenate([words, np.array(extra, dtype=object)])
+        marks = np.concatenate([marks, [True] + [False] * (len(extra) - 1)])[: len(words)]
+    out, current = [], []
+    for w, m in zip(words.tolist(), marks.tolist(), strict=True):
+        if m and current:
+            out.append(" ".join(current))
+            current = []
+        current.append(w)
+    if current:
+        out.append(" ".join(current))
+    return out
+
+
+def build(n: int, seed: int = 0, dup_fraction: float = 0.1, measure: bool = True) -> LabelledProse:
+    """`n` documents, `dup_fraction` of them labelled edited copies (fewer if the text runs out)."""
+    from fakes.corpus import jaccard
+
+    rng = np.random.default_rng(seed)
+    files = source_files()
+    docs, owners = _documents(files, rng)
+    n_dup = round(n * dup_fraction)
+    n_orig = n - n_dup
+    if len(docs) < n_orig:
+        raise SystemExit(
+            f"the installed packages give {len(docs):,} documents, fewer than the {n_orig:,} "
+            f"originals asked for; lower --n"
+        )
+    chosen = np.sort(rng.choice(len(docs), size=n_orig, replace=False))
+    originals = [docs[i] for i in chosen.tolist()]
+    owners = [owners[i] for i in chosen.tolist()]
+    vocab_words = sorted({w for d in originals[:2000] for p in d for w in p.split()})
+    vocab = np.array(vocab_words, dtype=object)
+    texts = ["\n\n".join(d) for d in originals]
+    pairs: list[tuple[int, int]] = []
+    for s in rng.choice(n_orig, size=n_dup, replace=False).tolist():
+        rate = float(rng.uniform(0.0, 0.3)) ** 1.3
+        donor = originals[int(rng.integers(n_orig))]
+        copy = _edit(originals[s], rate, rng, vocab, donor)
+        pairs.append((s, len(texts)))
+        texts.append("\n\n".join(copy))
+        owners.append(owners[s])
+    perm = rng.permutation(len(texts))
+    where = np.empty_like(perm)
+    where[perm] = np.arange(len(perm))
+    texts = [texts[i] for i in perm]
+    owners = [owners[i] for i in perm]
+    pairs = [(int(where[a]), int(where[b])) for a, b in pairs]
+    jac = np.array(
+        [jaccard(texts[a], texts[b]) if measure else np.nan for a, b in pairs], dtype=np.float64
+    )
+    meta = {name: (version, licence) for name, version, licence, _ in files}
+    sources: dict[str, dict] = {}
+    for name in owners:
+        version, licence = meta[name]
+        entry = sources.setdefault(name, {"version": version, "licence": licence, "documents": 0})
+        entry["documents"] += 1
+    return LabelledProse(texts=texts, pairs=pairs, jaccard=jac, sources=sources)
+
+
+def save(corpus: LabelledProse, out: Path, settings: dict) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({"text": corpus.texts}), out / "documents.parquet")
+    a, b = zip(*corpus.pairs, strict=True) if corpus.pairs else ((), ())
+    pq.write_table(
+        pa.table({"a": list(a), "b": list(b), "jaccard": corpus.jaccard}), out / "pairs.parquet"
+    )
+    (out / "sources.json").write_text(json.dumps(corpus.sources, indent=1, sort_keys=True))
+    (out / "settings.json").write_text(json.dumps(settings, sort_keys=True))
+
+
+def load_or_build(folder: Path, n: int, seed: int = 0, dup_fraction: float = 0.1) -> LabelledProse:
+    """The corpus saved in `folder` by these settings and package versions, or a new one."""
+    import pyarrow.parquet as pq
+
+    settings = {"n": n, "seed": seed, "dup_fraction": dup_fraction, "packages": _versions()}
+    saved = folder / "settings.json"
+    if saved.exists() and json.loads(saved.read_text()) == settings:
+        texts = pq.read_table(folder / "documents.parquet").column("text").to_pylist()
+        pairs = pq.read_table(folder / "pairs.parquet")
+        return LabelledProse(
+            texts=texts,
+            pairs=list(zip(pairs["a"].to_pylist(), pairs["b"].to_pylist(), strict=True)),
+            jaccard=pairs["jaccard"].to_numpy(),
+            sources=json.loads((folder / "sources.json").read_text()),
+        )
+    corpus = build(n, seed, dup_fraction)
+    save(corpus, folder, settings)
+    return corpus
+
+
+def _distributions() -> dict[str, importlib.metadata.Distribution]:
+    """The installed dependency closure of this project with its `dev` extra (what `make env`
+    installs, pinned by requirements/cpu.txt), this project itself left out: its own text is not
+    held out, and packages installed beside it (the `bench` extra) do not change the corpus."""
+    found: dict[str, importlib.metadata.Distribution] = {}
+    todo: list[tuple[str, tuple[str, ...]]] = [(OWN, ("dev",))]
+    while todo:
+        name, extras = todo.pop()
+        key = canonicalize_name(name)
+        if key in found:
+            continue
+        try:
+            found[key] = dist = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for line in dist.requires or []:
+            req = Requirement(line)
+            envs = [{"extra": e} for e in extras or ("",)]
+            if req.marker is None or any(req.marker.evaluate(e) for e in envs):
+                todo.append((req.name, tuple(req.extras)))
+    del found[canonicalize_name(OWN)]
+    return found
+
+
+def _versions() -> str:
+    found = sorted(f"{name}=={d.version}" for name, d in _distributions().items())
+    return "|".join(found) + f"|python=={sys.version.split()[0]}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=10_000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dup-fraction", type=float, default=0.1)
+    ap.add_argument("--out", type=Path, required=True, help="folder for the files")
+    args = ap.parse_args()
+    corpus = load_or_build(args.out, args.n, args.seed, args.dup_fraction)
+    words = np.mean([len(t.split()) for t in corpus.texts])
+    print(
+        f"{len(corpus.texts):,} documents, {words:.0f} words on average, {len(corpus.pairs):,} "
+        f"labelled pairs ({(corpus.jaccard >= 0.8).sum():,} with J>=0.8, "
+        f"{(corpus.jaccard < 0.5).sum():,} with J<0.5), from {len(corpus.sources)} packages"
+    )
+
+
+if __name__ == "__main__":
+    main()
