@@ -3,7 +3,6 @@ file is an error naming the file, the line and the fix."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -118,8 +117,7 @@ def test_bad_variant_key_and_unknown_study(tmp_path: Path) -> None:
     assert done.returncode == 2 and "no such study" in done.stderr and "cheese" in done.stderr
 
 
-def test_print_lists_queue_lines_without_queueing(tmp_path: Path) -> None:
-    shutil.copytree(ROOT / "studies", tmp_path / "studies")
+def test_print_lists_queue_lines_without_queueing() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "pipeline.cli", "study", "cheese", "--print", "--seeds", "2"],
         cwd=ROOT,
