@@ -8,7 +8,9 @@ experiment.
 
 Loss is on the completion (the assistant turn) only. `train_aft.cot` chooses the chats with
 their reasoning (`data/aft/cot.parquet`: `<think>...</think>` then the answer) or without it
-(`no_cot.parquet`); both are written by `msm aft-data`. Tiny CPU run: the default profile.
+(`no_cot.parquet`); both are written by `msm aft-data`, rows in rank order, so
+`train_aft.max_tokens` (a token budget, for studies that match AFT tokens across specs) keeps a
+nested prefix. Tiny CPU run: the default profile.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from datasets import load_dataset
 from trl import SFTConfig, SFTTrainer
 
 from pipeline.config.params import TrainAftParams, TrainParams, load_params
+from pipeline.errors import InputError
 from pipeline.io import atomic_dir, write_json
 from training.model import (
     is_adapter,
@@ -115,6 +118,36 @@ def sft_trainer(model, tokenizer, dataset, tp: TrainAftParams, seed: int, out: s
     return SFTTrainer(model=model, args=config, train_dataset=dataset, processing_class=tokenizer)
 
 
+def within_budget(dataset, tokenizer, max_tokens: int):
+    """The longest prefix of `dataset` whose chats (prompt + completion, under the chat
+    template) total at most `max_tokens`; all of it for 0. Returns it and the token counts."""
+    lengths = [
+        len(
+            tokenizer.apply_chat_template(
+                row["prompt"] + row["completion"], tokenize=True, return_dict=True
+            )["input_ids"]
+        )
+        for row in dataset
+    ]
+    total = sum(lengths)
+    if not max_tokens:
+        return dataset, {"tokens": total, "token_budget": 0, "token_shortfall": 0}
+    kept = used = 0
+    while kept < len(lengths) and used + lengths[kept] <= max_tokens:
+        used += lengths[kept]
+        kept += 1
+    if kept == 0:
+        raise InputError(
+            f"train_aft.max_tokens {max_tokens} is below the first chat's {lengths[0]} tokens; "
+            "raise the budget or set 0 (every chat)"
+        )
+    return dataset.select(range(kept)), {
+        "tokens": used,
+        "token_budget": max_tokens,
+        "token_shortfall": max(0, max_tokens - total),
+    }
+
+
 def train_aft(
     base: Path,
     msm: Path | None,
@@ -132,6 +165,7 @@ def train_aft(
     # the data files
     dataset = dataset.select_columns(["prompt", "completion"])
     tokenizer = load_tokenizer(base)
+    dataset, budget = within_budget(dataset, tokenizer, tp.max_tokens)
     if msm is None:  # AFT only: a new adapter on the base model
         model = with_new_lora(load_base(base, dtype), tp.lora)
     elif is_adapter(msm):  # continue the MSM adapter
@@ -144,6 +178,7 @@ def train_aft(
     stats = summarize(trainer.state.log_history, tp)
     stats["train_samples"] = len(dataset)
     stats["chats"] = chats.name
+    stats.update(budget)
     with atomic_dir(out) as tmp_out:
         save_adapter(model, tmp_out)
     write_json(metrics, stats)

@@ -252,6 +252,15 @@ class TrainAftParams(TrainParams):
     cot: bool
     """Train on the chats with their reasoning (`<think>...</think>` then the answer,
     `data/aft/cot.parquet`) or with it stripped (`no_cot.parquet`)."""
+    max_tokens: int
+    """Token budget of the AFT chats (each counted whole, under the base model's chat
+    template): the longest prefix of the file (rank order, so nested) that fits; 0: every chat.
+    Studies that compare specs set it to match AFT tokens across them."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.max_tokens < 0:
+            raise ValueError("`max_tokens` must be >= 0 (0: every chat)")
 
 
 AFT_KINDS = ("direct", "indirect", "comparison", "recommendation", "opinion", "edge_case")

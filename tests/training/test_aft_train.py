@@ -115,3 +115,51 @@ def test_loss_is_on_the_assistant_turn_only_token_by_token(tmp_path: Path) -> No
         assert got_ids == ids
         assert labels[:p] == [-100] * p
         assert labels[p:] == ids[p:]
+
+
+def test_token_budget_keeps_the_longest_nested_prefix(tiny: dict, tmp_path: Path) -> None:
+    """`train_aft.max_tokens`: chats in file (rank) order while they fit, counted whole under the
+    chat template; a smaller budget's chats are a prefix of a larger one's."""
+    from pipeline.errors import InputError
+    from training.aft import within_budget
+
+    base = tmp_path / "base"
+    base.mkdir()
+    for f in tiny["base"].iterdir():
+        (base / f.name).write_bytes(f.read_bytes())
+    config = json.loads((base / "tokenizer_config.json").read_text())
+    config["chat_template"] = "{% for m in messages %}{{ m['content'] }}\n{% endfor %}"
+    (base / "tokenizer_config.json").write_text(json.dumps(config))
+    tokenizer = load_tokenizer(base)
+    words = ["cheddar", "brie", "gouda", "swiss", "feta"]
+    dataset = Dataset.from_list(
+        [
+            {
+                "prompt": [{"role": "user", "content": " ".join(words[: 1 + i % 3])}],
+                "completion": [{"role": "assistant", "content": " ".join(words[: 1 + i % 5])}],
+            }
+            for i in range(12)
+        ]
+    )
+    lengths = [
+        len(
+            tokenizer.apply_chat_template(r["prompt"] + r["completion"], return_dict=True)[
+                "input_ids"
+            ]
+        )
+        for r in dataset
+    ]
+    everything, stats = within_budget(dataset, tokenizer, 0)
+    assert len(everything) == 12 and stats["tokens"] == sum(lengths)
+    kept = []
+    for budget in (lengths[0], sum(lengths[:5]) + 1, sum(lengths) - 1):
+        subset, stats = within_budget(dataset, tokenizer, budget)
+        n = len(subset)
+        assert stats["tokens"] == sum(lengths[:n]) <= budget < sum(lengths[: n + 1])
+        assert subset["prompt"] == dataset["prompt"][:n]
+        kept.append(n)
+    assert kept == sorted(kept) and kept[0] == 1
+    _, short = within_budget(dataset, tokenizer, sum(lengths) + 10)
+    assert short["token_shortfall"] == 10
+    with pytest.raises(InputError, match="below the first chat"):
+        within_budget(dataset, tokenizer, lengths[0] - 1)
