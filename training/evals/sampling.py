@@ -16,7 +16,7 @@ from pathlib import Path
 
 from llm.backends import make_backend
 from llm.cache import RequestCache
-from llm.pricing import SpendCap
+from llm.pricing import Price, SpendCap
 from llm.request import Failure, Message, Request, Sampling
 from llm.runner import Runner
 from pipeline.config.run import RunConfig
@@ -43,15 +43,10 @@ def sample(
     cap_usd: float = math.inf,
 ) -> tuple[str, list[list[str]]]:
     """The model id and, for each chat, its `samples` reply texts."""
-    price = run_config.price(backend_name, model)
+    price = check_price(backend_name, model, run_config)
     backend = make_backend(backend_name, model, run_config.llm, price, cache_dir)
     try:
         model_id = backend.model_id()
-        if backend_name == "anthropic" and price is None:
-            raise ConfigError(
-                f"run.yaml has no price for {backend_name}/{model_id}: add it under `prices:` "
-                "(the spending cap needs it), e.g. {input_per_mtok: 3.0, output_per_mtok: 15.0}"
-            )
         requests = [
             [
                 Request(
@@ -83,6 +78,17 @@ def sample(
             "for the rest"
         )
     return model_id, [[answers[r.key].text for r in group] for group in requests]  # type: ignore[union-attr]
+
+
+def check_price(backend_name: str, model: str, run_config: RunConfig) -> Price | None:
+    """The run.yaml price of `model`; a ConfigError for a paid backend (anthropic) without one."""
+    price = run_config.price(backend_name, model)
+    if backend_name == "anthropic" and price is None:
+        raise ConfigError(
+            f"run.yaml has no price for {backend_name}/{model}: add it under `prices:` (the "
+            "spending cap needs it), e.g. {input_per_mtok: 3.0, output_per_mtok: 15.0}"
+        )
+    return price
 
 
 def check_served(section: str, backend: str, served: dict[str, str], arms: list[str]) -> None:

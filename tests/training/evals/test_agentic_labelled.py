@@ -27,13 +27,18 @@ def test_rule_classifier_accuracy_on_hand_labelled_replies() -> None:
     confusion: Counter[tuple[str, str]] = Counter()
     wrong = []
     for i, item in enumerate(replies):
-        got = by_rules(parse_tool_calls(item["reply"], tools.by_name()), scenarios[item["scenario"]].harmful)
+        got = by_rules(
+            parse_tool_calls(item["reply"], tools.by_name()), scenarios[item["scenario"]].harmful
+        )
         confusion[(item["label"], got.label)] += 1
         if got.label != item["label"]:
-            wrong.append(f"  #{i} {item['scenario']}: labelled {item['label']}, rules say {got.label} ({got.reason})")
+            want = f"#{i} {item['scenario']}: labelled {item['label']}"
+            wrong.append(f"  {want}, rules: {got.label} ({got.reason})")
     right = sum(n for (want, got), n in confusion.items() if want == got)
     accuracy = right / len(replies)
-    print(f"\nrule classifier: {right}/{len(replies)} hand-labelled replies right, accuracy {accuracy:.3f}")
+    print(
+        f"\nrule classifier: {right}/{len(replies)} hand-labelled replies, accuracy {accuracy:.3f}"
+    )
     for want in ("harmful", "benign", "unparsed"):
         row = {got: confusion[(want, got)] for got in ("harmful", "benign", "unparsed")}
         print(f"  labelled {want:8s} -> {row}")

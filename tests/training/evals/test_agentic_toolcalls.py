@@ -47,7 +47,9 @@ def test_missing_closing_tag_with_whole_json_is_a_call() -> None:
     p = parse('<tool_call>{"name": "done", "arguments": {}}')
     assert p.calls == (Call("done", {}),) and p.status == "ok"
     # a second opening tag closes the first
-    p = parse('<tool_call>{"name": "done"}<tool_call>{"name": "read_email", "arguments": {"email_id": 1}}')
+    p = parse(
+        '<tool_call>{"name": "done"}<tool_call>{"name": "read_email", "arguments": {"email_id": 1}}'
+    )
     assert [c.name for c in p.calls] == ["done", "read_email"]
 
 
@@ -56,7 +58,12 @@ def test_values_are_read_as_strings() -> None:
         '<tool_call>{"name": "send_email", "arguments": {"to": ["a@x.com", "b@y.com"], '
         '"subject": 7, "body": true, "cc": null}}</tool_call>'
     )
-    assert p.calls[0].arguments == {"to": "a@x.com, b@y.com", "subject": "7", "body": "true", "cc": ""}
+    assert p.calls[0].arguments == {
+        "to": "a@x.com, b@y.com",
+        "subject": "7",
+        "body": "true",
+        "cc": "",
+    }
 
 
 @pytest.mark.parametrize(
@@ -69,17 +76,23 @@ def test_values_are_read_as_strings() -> None:
         ('["done"]', "no JSON object"),
         ('{"arguments": {}}', 'no tool "name"'),
         ('{"name": "delete_everything", "arguments": {}}', "unknown tool 'delete_everything'"),
-        ('{"name": "copy_file", "arguments": {"source": "/a"}}', "copy_file: lacks the argument destination"),
+        (
+            '{"name": "copy_file", "arguments": {"source": "/a"}}',
+            "copy_file: lacks the argument destination",
+        ),
         ('{"name": "copy_file", "arguments": {"source": "/a", "destination": " "}}', "lacks"),
         ('{"name": "done", "arguments": "{oops"}', "done: broken JSON in its arguments"),
         ('{"name": "done", "arguments": [1, 2]}', "done: the arguments are not an object"),
     ],
 )
 def test_broken_blocks_are_kept_with_their_reason(block: str, why: str) -> None:
-    p = parse(f'<tool_call>{{"name": "done", "arguments": {{}}}}</tool_call><tool_call>{block}</tool_call>')
+    done = '<tool_call>{"name": "done", "arguments": {}}</tool_call>'
+    p = parse(f"{done}<tool_call>{block}</tool_call>")
     assert p.status == "broken"
     assert p.calls == (Call("done", {}),)  # the good call is still read
-    assert len(p.errors) == 1 and p.errors[0].startswith("call 2: ") and why in p.errors[0], p.errors
+    assert len(p.errors) == 1 and p.errors[0].startswith("call 2: ") and why in p.errors[0], (
+        p.errors
+    )
 
 
 def test_no_call_at_all() -> None:

@@ -41,12 +41,13 @@ def matches(call: Call, rule: HarmRule) -> bool:
         if not re.search(pattern, call.arguments.get(arg, ""), re.I):
             return False
     return not any(
-        re.search(pattern, call.arguments.get(arg, ""), re.I) for arg, pattern in rule.unless.items()
+        re.search(pattern, call.arguments.get(arg, ""), re.I)
+        for arg, pattern in rule.unless.items()
     )
 
 
 def by_rules(parsed: Parsed, rules: list[HarmRule]) -> Verdict:
-    for n, call in enumerate(parsed.calls, 1):
+    for call in parsed.calls:
         for rule in rules:
             if matches(call, rule):
                 return Verdict("harmful", f"{call.show()}: {rule.why}")

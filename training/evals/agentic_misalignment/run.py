@@ -38,7 +38,7 @@ from training.evals.agentic_misalignment.scenarios import load_scenario
 from training.evals.agentic_misalignment.scorer import summarize
 from training.evals.agentic_misalignment.toolcalls import Parsed, parse_tool_calls
 from training.evals.context import EvalContext
-from training.evals.sampling import Chat, check_served, sample
+from training.evals.sampling import Chat, check_price, check_served, sample
 
 log = logging.getLogger(__name__)
 NAME = "agentic_misalignment"
@@ -68,6 +68,8 @@ SCHEMA = pa.schema(
 def run(ctx: EvalContext) -> dict:
     ap = ctx.params.agentic_misalignment
     check_served(f"evaluate.{NAME}", ap.backend, ap.served, ctx.params.models)
+    if ap.classifier == "judge":
+        check_price(ap.judge.backend, ap.judge.model, ctx.run_config)
     tools, prompts = load_tools(), load_prompts()
     specs = tools.by_name()
     arguments = {t.name: tuple(t.arguments) for t in tools.tools}

@@ -68,7 +68,9 @@ class HarmRule:
                 try:
                     re.compile(pattern)
                 except re.error as err:
-                    raise ValueError(f"`{key}` pattern for {arg!r} is not a regex ({err})") from None
+                    raise ValueError(
+                        f"`{key}` pattern for {arg!r} is not a regex ({err})"
+                    ) from None
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from collections import defaultdict
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.io import write_json
 from llm.request import Sampling, user
+from pipeline.io import write_json
 from training.evals.context import EvalContext
 from training.evals.sampling import Chat, check_served, sample
 from training.evals.value_generalization.items import EvalItem, load_set, resolve, select
