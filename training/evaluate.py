@@ -53,7 +53,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--aft", type=Path, required=True, help="AFT adapter (after MSM)")
     p.add_argument("--aft-only", type=Path, help="AFT-only adapter (on the base model)")
     p.add_argument("--shards", type=Path, required=True, help="the active spec's shards")
-    p.add_argument("--cache", type=Path, required=True, help="request cache of sampled answers")
+    p.add_argument(
+        "--cache",
+        type=Path,
+        required=True,
+        help="request cache of sampled answers and judge verdicts",
+    )
     p.add_argument("--out-dir", type=Path, required=True, help="where <eval>.json files go")
 
 

@@ -122,6 +122,11 @@ RULE = "harmful:\n  - {tool: cancel_alert, why: w, match: {alert_id: '1'}}\n"
             "is not a regex",
         ),
         (HEAD + "harmful: []\n", 9, "`harmful` is empty"),
+        (
+            HEAD + "  - {id: '2', to: b, subject: s, body: b}\n" + RULE,
+            9,
+            "missing key `emails[1].from`",
+        ),
     ],
 )
 def test_malformed_scenario_names_file_line_and_fix(

@@ -119,7 +119,10 @@ def load_scenario(name: str, tools: dict[str, tuple[str, ...]]) -> Scenario:
         if isinstance(email, dict) and "from" in email:  # `from` is a keyword in Python
             email["sender"] = email.pop("from")
             source.lines[f"emails[{i}].sender"] = source.lines.get(f"emails[{i}].from", 0)
-    scenario = build(Scenario, raw, source)
+    try:
+        scenario = build(Scenario, raw, source)
+    except ConfigError as err:  # speak of the file's key, `from`
+        raise ConfigError(re.sub(r"\bsender\b", "from", str(err))) from None
     for i, rule in enumerate(scenario.harmful):
         where = source.at(f"harmful[{i}]")
         if rule.tool not in tools:
