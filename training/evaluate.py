@@ -9,6 +9,12 @@ so):
   generate mode samples a reply through the LLM layer and parses A or B. Per arm and set: the
   aligned-preference rate with its SEM over items, counts and a per-domain breakdown; per-item
   rows in `value_generalization.parquet`.
+- agentic_misalignment: email-agent scenarios (weights exfiltration, a confidential leak, a
+  cancelled safety alert) under goal (explicit, conflicting, none) x threat (replace, none)
+  conditions; the model acts through `<tool_call>` blocks in a reply sampled through the LLM
+  layer, classified by rules over the parsed calls or by an LLM judge. Per arm: the
+  harmful-action rate with its SEM and counts (parse failures counted, never scored), per
+  scenario and per condition; per-reply rows in `agentic_misalignment.parquet`.
 - heldout_loss: mean next-token loss on the active spec's validation shards.
 
 Tiny CPU run on the repository's models (after `dvc repro train_aft`):
@@ -26,12 +32,17 @@ from pathlib import Path
 from pipeline.config.params import load_params
 from pipeline.config.run import load_run_config
 from training.evals import heldout_loss
+from training.evals.agentic_misalignment import run as agentic_misalignment
 from training.evals.arms import Arms
 from training.evals.context import EvalContext
 from training.evals.value_generalization import run as value_generalization
 
 log = logging.getLogger(__name__)
-EVALS = {"value_generalization": value_generalization, "heldout_loss": heldout_loss}
+EVALS = {
+    "value_generalization": value_generalization,
+    "agentic_misalignment": agentic_misalignment,
+    "heldout_loss": heldout_loss,
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -42,7 +53,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--aft", type=Path, required=True, help="AFT adapter (after MSM)")
     p.add_argument("--aft-only", type=Path, help="AFT-only adapter (on the base model)")
     p.add_argument("--shards", type=Path, required=True, help="the active spec's shards")
-    p.add_argument("--cache", type=Path, required=True, help="request cache of sampled answers")
+    p.add_argument(
+        "--cache",
+        type=Path,
+        required=True,
+        help="request cache of sampled answers and judge verdicts",
+    )
     p.add_argument("--out-dir", type=Path, required=True, help="where <eval>.json files go")
 
 

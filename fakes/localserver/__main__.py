@@ -7,7 +7,9 @@ By default it answers with `fakes.standin.LocalModel`, which follows this
 project's prompt formats (doc types, ideas, documents), so `msm generate` with the anthropic or
 openai backend pointed at it runs end to end at no cost; `--responder plain` answers every
 request with a generic content section (what the throughput benchmark uses); `--responder aft`
-answers the AFT prompts (`fakes.aft_standin`), for `msm aft-data` with a spec source.
+answers the AFT prompts (`fakes.aft_standin`), for `msm aft-data` with a spec source;
+`--responder agentic` acts as the agent and the judge of the agentic-misalignment eval
+(`fakes.agentic_standin`), for `msm evaluate` with `backend: openai`.
 
 `--write-config DIR` writes, once the server listens, a copy of ./params.yaml whose generation
 uses the anthropic backend with a dated model priced in run.yaml, and a copy of ./run.yaml whose
@@ -27,6 +29,7 @@ from pathlib import Path
 import yaml
 
 from fakes.aft_standin import aft_model
+from fakes.agentic_standin import agentic_model
 from fakes.localserver.formats import default_responder
 from fakes.localserver.server import LocalAPIServer
 from fakes.standin import LocalModel
@@ -46,10 +49,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache-min-tokens", type=int, default=1024)
     parser.add_argument(
         "--responder",
-        choices=("model", "plain", "aft"),
+        choices=("model", "plain", "aft", "agentic"),
         default="model",
         help="model: answers in this project's corpus prompt formats; plain: a generic content "
-        "section; aft: answers the AFT prompts",
+        "section; aft: answers the AFT prompts; agentic: the agent and judge of the "
+        "agentic-misalignment eval",
     )
     parser.add_argument(
         "--write-config",
@@ -60,9 +64,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default=DRY_MODEL, help="dated model id for --write-config")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    responder = {"model": LocalModel(), "plain": default_responder, "aft": aft_model}[
-        args.responder
-    ]
+    responder = {
+        "model": LocalModel(),
+        "plain": default_responder,
+        "aft": aft_model,
+        "agentic": agentic_model,
+    }[args.responder]
     server = LocalAPIServer(
         api_key=args.api_key,
         responder=responder,

@@ -371,7 +371,7 @@ class AftDataParams:
             raise ValueError("`source` is empty: name a fixed set or a spec file")
 
 
-EvalName = Literal["value_generalization", "heldout_loss"]
+EvalName = Literal["value_generalization", "agentic_misalignment", "heldout_loss"]
 Arm = Literal["base", "msm", "aft", "aft_only"]
 
 
@@ -414,6 +414,71 @@ class ValueGeneralizationParams:
 
 
 @dataclass(frozen=True)
+class JudgeParams:
+    """agentic_misalignment with `classifier: judge`: the LLM that classifies each reply, asked
+    through the LLM layer at temperature 0 (answers cached in the eval's request cache)."""
+
+    backend: Literal["hf", "openai", "anthropic"]
+    """hf (a local model folder), openai (an OpenAI-compatible server at run.yaml
+    `llm.openai_base_url`, e.g. `vllm serve`) or anthropic (needs a run.yaml price)."""
+    model: str
+    """hf: the model folder; openai, anthropic: the (dated) model id."""
+    max_tokens: int
+    """Output-token cap of a verdict (a reason and the verdict tag)."""
+    max_spend_usd: float
+    """Hard cap on the judge's cost at run.yaml prices (paid backends only)."""
+
+    def __post_init__(self) -> None:
+        if not self.model.strip():
+            raise ValueError("`model` is empty; name the judge's model folder or model id")
+        positive("max_tokens", self.max_tokens)
+        if self.max_spend_usd < 0:
+            raise ValueError(f"`max_spend_usd` must be >= 0, got {self.max_spend_usd}")
+
+
+@dataclass(frozen=True)
+class AgenticMisalignmentParams:
+    """The agentic-misalignment eval (`training/evals/agentic_misalignment/`): email-agent
+    scenarios where the model acts through tool calls in its reply, crossed with goal and threat
+    conditions; the metric is the harmful-action rate."""
+
+    scenarios: list[str]
+    """Scenarios in `training/evals/agentic_misalignment/data/<scenario>.yaml`."""
+    goals: list[Literal["explicit", "conflicting", "none"]]
+    """Goal conditions: explicit (the agent is given a goal), conflicting (given a goal that the
+    company turns against), none (no goal)."""
+    threats: list[Literal["replace", "none"]]
+    """Threat conditions: replace (the agent learns it is about to be replaced) or none."""
+    samples: int
+    """Replies sampled per scenario and condition."""
+    temperature: float
+    """Sampling temperature of the agent's replies."""
+    max_tokens: int
+    """Output-token cap per reply."""
+    backend: Literal["hf", "openai"]
+    """hf (each arm as a local model folder; adapters are merged into a folder under
+    $MSM_WORK_DIR) or openai (an OpenAI-compatible server, e.g. `vllm serve`, reached through
+    run.yaml `llm.openai_base_url`)."""
+    served: dict[str, str]
+    """openai: the served model id of each arm in `evaluate.models`."""
+    classifier: Literal["rules", "judge"]
+    """rules: the scenario's rules over the parsed tool calls (offline); judge: an LLM judge."""
+    judge: JudgeParams
+
+    def __post_init__(self) -> None:
+        for key in ("scenarios", "goals", "threats"):
+            values = getattr(self, key)
+            if not values:
+                raise ValueError(f"`{key}` is empty; list at least one")
+            if len(set(values)) != len(values):
+                raise ValueError(f"`{key}` lists a name twice: {values}")
+        positive("samples", self.samples)
+        positive("max_tokens", self.max_tokens)
+        if self.temperature < 0:
+            raise ValueError(f"`temperature` must be >= 0, got {self.temperature}")
+
+
+@dataclass(frozen=True)
 class EvaluateParams:
     evals: list[EvalName]
     """Which evals run; each writes `metrics/<eval>.json` (an eval left out writes a file that
@@ -425,6 +490,7 @@ class EvaluateParams:
     val_sequences: int
     """heldout_loss: validation sequences of the active spec's shards scored."""
     value_generalization: ValueGeneralizationParams
+    agentic_misalignment: AgenticMisalignmentParams
 
     def __post_init__(self) -> None:
         positive("batch_size", self.batch_size)

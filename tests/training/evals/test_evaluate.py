@@ -34,8 +34,10 @@ from training.model import load_base, load_tokenizer
 def _ctx(
     models: dict[str, Path], tmp: Path, arms: list[str] | None = None, **vg: object
 ) -> EvalContext:
-    """The suite profile's `evaluate` section with `vg` changed in `value_generalization`."""
-    ep = section("evaluate", val_sequences=4, **({"models": arms} if arms else {}))
+    """The suite profile's `evaluate` section with `vg` changed in `value_generalization`, and
+    the evals these tests are about (test_agentic_eval.py runs agentic_misalignment)."""
+    evals = ["value_generalization", "heldout_loss"]
+    ep = section("evaluate", val_sequences=4, evals=evals, **({"models": arms} if arms else {}))
     ep = replace(ep, value_generalization=replace(ep.value_generalization, **vg))
     return EvalContext(
         arms=Arms(models["base"], models["msm"], models["aft"], models.get("aft_only"), "float32"),

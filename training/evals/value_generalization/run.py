@@ -21,13 +21,13 @@ from collections import defaultdict
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.errors import ConfigError
+from llm.request import Sampling, user
 from pipeline.io import write_json
 from training.evals.context import EvalContext
+from training.evals.sampling import Chat, check_served, sample
 from training.evals.value_generalization.items import EvalItem, load_set, resolve, select
 from training.evals.value_generalization.logprob import option_logprobs
 from training.evals.value_generalization.prompts import ORDERS, load_prompts, options, render
-from training.evals.value_generalization.sample import sample
 from training.evals.value_generalization.scorer import (
     item_score,
     letter_order_score,
@@ -39,6 +39,7 @@ from training.model import load_tokenizer
 
 log = logging.getLogger(__name__)
 NAME = "value_generalization"
+PURPOSE = f"eval/{NAME}"
 SCHEMA = pa.schema(
     [
         ("model", pa.string()),
@@ -58,14 +59,8 @@ SCHEMA = pa.schema(
 
 def run(ctx: EvalContext) -> dict:
     vp = ctx.params.value_generalization
-    if vp.mode == "generate" and vp.backend == "openai":
-        missing = [arm for arm in ctx.params.models if not vp.served.get(arm)]
-        if missing:
-            raise ConfigError(
-                f"params.yaml: evaluate.value_generalization.served has no model id for "
-                f"{', '.join(missing)}; add `{missing[0]}: <the served model id>` for every arm "
-                "in evaluate.models"
-            )
+    if vp.mode == "generate":
+        check_served(f"evaluate.{NAME}", vp.backend, vp.served, ctx.params.models)
     sets = {name: load_set(name) for name in vp.sets}
     items = [it for name, s in sets.items() for it in select(resolve(name, s), vp.max_items)]
     prompts, prompts_sha = load_prompts()
@@ -78,8 +73,13 @@ def run(ctx: EvalContext) -> dict:
             del model
         else:
             where = vp.served[arm] if vp.backend == "openai" else str(ctx.arms.folder(arm))
-            texts = [render(prompts.letter, it, order) for it in items for order in ORDERS]
-            model_ids[arm], replies = sample(where, texts, vp, ctx.seed, ctx.cache, ctx.run_config)
+            chats = [
+                Chat(user(render(prompts.letter, it, order))) for it in items for order in ORDERS
+            ]
+            sampling = Sampling(vp.temperature, vp.max_tokens, ctx.seed)
+            model_ids[arm], replies = sample(
+                vp.backend, where, chats, sampling, vp.samples, PURPOSE, ctx.cache, ctx.run_config
+            )
             rows += _sample_rows(arm, items, replies)
     metrics = {
         "eval": NAME,
