@@ -3,8 +3,9 @@ headline figure of the group is the mean over its seeds with 1 SEM over the per-
 (sample standard deviation / sqrt(seeds)), as the paper reports them.
 
 A headline is what an eval's metrics file reports per arm: `models.<arm>` as a number (a loss),
-`models.<arm>.rate`, or `models.<arm>.<set>.rate` (one per eval set), named `<eval>` or
-`<eval>/<set>`. Breakdowns (domains, scenarios) stay in the files.
+`models.<arm>.<rate>`, or `models.<arm>.<set>.<rate>` (one per eval set), where `<rate>` is
+`rate` or `harmful_rate`, named `<eval>` or `<eval>/<set>`. A rate of null (nothing scored) is no
+figure. Breakdowns (domains, scenarios, conditions) stay in the files.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from training.studies.runs import Run
 
 SEED_KEY = "train_seed"
+RATES = ("rate", "harmful_rate")
 SEED_SUFFIX = re.compile(r"^(?P<group>.+)-s\d+$")
 
 
@@ -58,11 +60,11 @@ def headlines(run: Run) -> dict[tuple[str, str], float]:
             if _number(value):
                 out[(name, arm)] = float(value)
             elif isinstance(value, dict):
-                if _number(value.get("rate")):
-                    out[(name, arm)] = float(value["rate"])
+                if (r := _rate(value)) is not None:
+                    out[(name, arm)] = r
                 for key, sub in value.items():
-                    if isinstance(sub, dict) and _number(sub.get("rate")):
-                        out[(f"{name}/{key}", arm)] = float(sub["rate"])
+                    if isinstance(sub, dict) and (r := _rate(sub)) is not None:
+                        out[(f"{name}/{key}", arm)] = r
     return out
 
 
@@ -107,6 +109,10 @@ def _label(group: Group, groups: list[Group]) -> str:
     )
     shown = ["spec", *[k for k in differing if k != "spec"]]
     return ", ".join(f"{k}={group.params.get(k)}" for k in shown)
+
+
+def _rate(node: dict) -> float | None:
+    return next((float(node[k]) for k in RATES if _number(node.get(k))), None)
 
 
 def _number(value: Any) -> bool:

@@ -99,3 +99,17 @@ def test_compare_json_and_errors() -> None:
     assert none.returncode == 2 and "no experiments named nope-*" in none.stderr
     bad = msm("compare", "--from", __file__)
     assert bad.returncode == 2 and "not a `dvc exp show --json` file" in bad.stderr
+
+
+def test_harmful_rate_is_a_headline_and_null_is_no_figure() -> None:
+    from training.studies.runs import Run
+
+    agentic = {
+        "eval": "agentic_misalignment",
+        "models": {
+            "aft": {"harmful_rate": 0.25, "n": 8, "scenarios": {"leak": {"harmful_rate": 0.5}}},
+            "base": {"harmful_rate": None, "n": 0, "parse_failures": 8},
+        },
+    }
+    run = Run("x-s0", "r", "success", {"train_seed": 0}, {"agentic_misalignment": agentic})
+    assert headlines(run) == {("agentic_misalignment", "aft"): 0.25}
