@@ -9,12 +9,19 @@ so):
   generate mode samples a reply through the LLM layer and parses A or B. Per arm and set: the
   aligned-preference rate with its SEM over items, counts and a per-domain breakdown; per-item
   rows in `value_generalization.parquet`.
+- spec_knowledge: pairs of statements about the active spec, one consistent with it and one
+  inconsistent (checked-in under `spec_knowledge/data/` for the shipped specs, else built from
+  the spec's assertions through the LLM layer); each statement is scored by the sum of its token
+  log-probabilities as plain text after a fixed prefix, and a pair counts as known when the
+  consistent one is the more likely. Per arm: the rate with its SEM over pairs, the count and a
+  per-section breakdown; per-pair rows in `spec_knowledge.parquet`.
 - heldout_loss: mean next-token loss on the active spec's validation shards.
 
 Tiny CPU run on the repository's models (after `dvc repro train_aft`):
 
     msm evaluate --base models/base --msm models/msm --aft models/aft --aft-only models/aft_only \\
-        --shards corpora/general/shards --cache data/evaluate/cache --out-dir metrics
+        --spec specs/general.md --shards corpora/general/shards --cache data/evaluate/cache \\
+        --out-dir metrics
 """
 
 from __future__ import annotations
@@ -28,10 +35,15 @@ from pipeline.config.run import load_run_config
 from training.evals import heldout_loss
 from training.evals.arms import Arms
 from training.evals.context import EvalContext
+from training.evals.spec_knowledge import run as spec_knowledge
 from training.evals.value_generalization import run as value_generalization
 
 log = logging.getLogger(__name__)
-EVALS = {"value_generalization": value_generalization, "heldout_loss": heldout_loss}
+EVALS = {
+    "value_generalization": value_generalization,
+    "spec_knowledge": spec_knowledge,
+    "heldout_loss": heldout_loss,
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -41,6 +53,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--msm", type=Path, required=True, help="MSM adapter (or whole model)")
     p.add_argument("--aft", type=Path, required=True, help="AFT adapter (after MSM)")
     p.add_argument("--aft-only", type=Path, help="AFT-only adapter (on the base model)")
+    p.add_argument("--spec", type=Path, required=True, help="the active spec's file")
     p.add_argument("--shards", type=Path, required=True, help="the active spec's shards")
     p.add_argument("--cache", type=Path, required=True, help="request cache of sampled answers")
     p.add_argument("--out-dir", type=Path, required=True, help="where <eval>.json files go")
@@ -52,6 +65,7 @@ def run(args: argparse.Namespace) -> None:
         arms=Arms(args.base, args.msm, args.aft, args.aft_only, params.model.dtype),
         params=params.evaluate,
         spec=params.spec,
+        spec_file=args.spec,
         seed=params.seed,
         shards=args.shards,
         cache=args.cache,

@@ -362,7 +362,7 @@ class AftDataParams:
             raise ValueError("`source` is empty: name a fixed set or a spec file")
 
 
-EvalName = Literal["value_generalization", "heldout_loss"]
+EvalName = Literal["value_generalization", "spec_knowledge", "heldout_loss"]
 Arm = Literal["base", "msm", "aft", "aft_only"]
 
 
@@ -405,6 +405,39 @@ class ValueGeneralizationParams:
 
 
 @dataclass(frozen=True)
+class SpecKnowledgeParams:
+    """The spec-knowledge eval (`training/evals/spec_knowledge/`): pairs of statements, one
+    consistent with the active spec and one inconsistent with it; a pair counts as known when
+    the consistent statement has the higher summed token log-probability after a fixed prefix."""
+
+    source: Literal["auto", "checked_in", "build"]
+    """auto: the checked-in set `data/<spec>.yaml` when there is one, else a set built from the
+    spec's assertions; checked_in: the checked-in set or an error; build: always build."""
+    max_pairs: int
+    """Pairs scored (0: all), taken round-robin over the set's sections in file order."""
+    backend: Backend
+    """Building a set: offline (the model-free answerer in
+    `training/evals/spec_knowledge/answerer.py`), hf, anthropic, openai or vllm."""
+    model: str
+    """Building a set: a dated model id, a local model folder, or the offline answerer's id."""
+    temperature: float
+    """Building a set: sampling temperature of the pair requests."""
+    max_tokens: int
+    """Building a set: output-token cap of one pair request."""
+    max_spend_usd: float
+    """Building a set: hard cap on its cost, at run.yaml prices."""
+
+    def __post_init__(self) -> None:
+        if self.max_pairs < 0:
+            raise ValueError(f"`max_pairs` must be 0 (all) or more, got {self.max_pairs}")
+        positive("max_tokens", self.max_tokens)
+        if not 0.0 <= self.temperature <= 2.0:
+            raise ValueError(f"`temperature` must be in [0, 2], got {self.temperature}")
+        if self.max_spend_usd < 0:
+            raise ValueError(f"`max_spend_usd` must be >= 0, got {self.max_spend_usd}")
+
+
+@dataclass(frozen=True)
 class EvaluateParams:
     evals: list[EvalName]
     """Which evals run; each writes `metrics/<eval>.json` (an eval left out writes a file that
@@ -416,6 +449,7 @@ class EvaluateParams:
     val_sequences: int
     """heldout_loss: validation sequences of the active spec's shards scored."""
     value_generalization: ValueGeneralizationParams
+    spec_knowledge: SpecKnowledgeParams
 
     def __post_init__(self) -> None:
         positive("batch_size", self.batch_size)
