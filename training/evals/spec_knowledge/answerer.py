@@ -47,7 +47,7 @@ _SWAPS = {
     "high": "low",
 }
 _MODAL = re.compile(r"\b(should|must|will|would|may|does|do|is|are)( not)?\b")
-_DOES_NOT = re.compile(r"\b(does not|do not|never) (\w+)")
+_DOES_NOT = re.compile(r"\b(does not|do not) (\w+)")
 _SWAP = re.compile(r"\b(" + "|".join(sorted(_SWAPS, key=len, reverse=True)) + r")\b")
 
 

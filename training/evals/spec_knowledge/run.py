@@ -141,21 +141,27 @@ def _pairs(ctx: EvalContext, spec: Spec, prompts) -> tuple[list[EvalPair], dict]
     return built.pairs, source
 
 
-def _rows(arm, model, tokenizer, pairs: list[EvalPair], head_text: str, size: int) -> list[dict]:
+def statement_logprobs(
+    model, tokenizer, head_text: str, statements: list[str], size: int
+) -> list[tuple[float, int]]:
+    """Each statement's summed token log-probability after `head_text`, and its token count:
+    the head is encoded once per forward pass, `size` statements continue from its cache."""
     head = tokenizer(head_text, add_special_tokens=False)["input_ids"]
-    tails = [
-        tokenizer(text, add_special_tokens=False)["input_ids"]
-        for p in pairs
-        for text in (p.consistent, p.inconsistent)
-    ]
-    # one head shared by every statement: `size` statements per forward pass
-    logps: list[list[float]] = []
+    tails = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in statements]
+    out: list[tuple[float, int]] = []
     for start in range(0, len(tails), size):
         chunk = tails[start : start + size]
-        logps += token_logprobs(model, tokenizer, [(head, t) for t in chunk], 1)
+        logps = token_logprobs(model, tokenizer, [(head, t) for t in chunk], 1)
+        out += [(sum(lp), len(t)) for lp, t in zip(logps, chunk, strict=True)]
+    return out
+
+
+def _rows(arm, model, tokenizer, pairs: list[EvalPair], head_text: str, size: int) -> list[dict]:
+    texts = [t for p in pairs for t in (p.consistent, p.inconsistent)]
+    scored = statement_logprobs(model, tokenizer, head_text, texts, size)
     rows = []
     for n, p in enumerate(pairs):
-        lc, li = sum(logps[2 * n]), sum(logps[2 * n + 1])
+        (lc, tc), (li, ti) = scored[2 * n], scored[2 * n + 1]
         score = pair_score(lc, li)
         rows.append(
             {
@@ -166,8 +172,8 @@ def _rows(arm, model, tokenizer, pairs: list[EvalPair], head_text: str, size: in
                 "inconsistent": p.inconsistent,
                 "logp_consistent": lc,
                 "logp_inconsistent": li,
-                "tokens_consistent": len(tails[2 * n]),
-                "tokens_inconsistent": len(tails[2 * n + 1]),
+                "tokens_consistent": tc,
+                "tokens_inconsistent": ti,
                 "margin": lc - li,
                 "chosen": chosen(score),
                 "score": score,
