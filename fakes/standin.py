@@ -1,11 +1,14 @@
-"""A stand-in model for `localserver`: answers this project's four prompt kinds in form.
+"""A stand-in model for `localserver`: answers this project's corpus prompts and the
+spec-knowledge pair prompt in form.
 
 Given a Messages or chat-completions body, it recognizes the level from the prompt (doc types,
-ideas, document, revision) and answers in the requested format, deterministically from a hash
-of the body: a list of doc types, idea blocks naming real assertion ids from the system prompt,
-or a document in a content section. With it, the whole paid path (backends, retries, batches,
-cache, spending cap) runs against `python -m fakes.localserver` at no cost, and the
-tests can make it answer short lists or unusable answers on purpose.
+ideas, document, revision, spec-knowledge pair) and answers in the requested format,
+deterministically from a hash of the body: a list of doc types, idea blocks naming real
+assertion ids from the system prompt, a document in a content section, or a consistent and an
+inconsistent statement made from the quoted assertion (the offline answerer's rule,
+`training.evals.spec_knowledge.answerer.contradict`). With it, the whole paid path (backends,
+retries, batches, cache, spending cap) runs against `python -m fakes.localserver` at no cost,
+and the tests can make it answer short lists or unusable answers on purpose.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import random
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from training.evals.spec_knowledge.answerer import contradict
 
 FORMATS = (
     "internal memo",
@@ -31,6 +36,7 @@ FORMATS = (
 )
 _ASSERTION = re.compile(r"^- \[(a\d+)\] (.+)$", re.MULTILINE)
 _N = re.compile(r"\b(?:List|Propose) (\d+) distinct")
+_PAIR = re.compile(r'section "[^"]*":\n\n(.+?)\n\nWrite two statements about (\S+) ', re.DOTALL)
 
 
 @dataclass
@@ -51,6 +57,8 @@ class LocalModel:
         kind = _kind(user)
         if kind in self.unusable and not self._seen_before(system, user):
             return "<scratch>I will think about this some more.</scratch>"
+        if kind == "spec_knowledge":
+            return _pair(user)
         n = int(m.group(1)) if (m := _N.search(user)) else 1
         if self.list_size is not None:
             n = min(n, self.list_size)
@@ -105,7 +113,20 @@ def _texts(body: dict[str, Any]) -> tuple[str, str]:
     return system, user
 
 
+def _pair(user: str) -> str:
+    m = _PAIR.search(user)
+    if m is None:
+        return "I could not find the sentence."
+    assertion = " ".join(m.group(1).split())
+    flipped = contradict(assertion, m.group(2))
+    if flipped is None:
+        return "No single change reverses this sentence."
+    return f"<consistent>{assertion}</consistent>\n<inconsistent>{flipped}</inconsistent>"
+
+
 def _kind(user: str) -> str:
+    if user.startswith("Here is one sentence from the guidelines"):
+        return "spec_knowledge"
     if user.startswith("List "):
         return "doc_types"
     if user.startswith("Propose "):

@@ -39,7 +39,11 @@ TINY = {
     "train_msm": {"max_steps": 2, "batch_tokens": 256, "micro_batch_rows": 2},
     "aft_data": {"samples": 16},
     "train_aft": {"max_steps": 2, "batch_size": 4, "max_length": 64},
-    "evaluate": {"val_sequences": 4, "value_generalization": {"max_items": 2}},
+    "evaluate": {
+        "val_sequences": 4,
+        "value_generalization": {"max_items": 2},
+        "spec_knowledge": {"max_pairs": 4},
+    },
 }
 
 
@@ -132,6 +136,10 @@ def test_fresh_repro_builds_everything_and_second_runs_nothing(repo: Path) -> No
     assert set(vg["models"]) == {"base", "msm", "aft", "aft_only"}
     assert set(vg["models"]["aft"]) == {"affordability", "america"}
     assert (repo / "metrics/value_generalization.parquet").is_file()
+    sk = json.loads((repo / "metrics/spec_knowledge.json").read_text())
+    assert sk["spec"] == "general" and sk["set"]["source"] == "checked_in"
+    assert {m["n"] for m in sk["models"].values()} == {4} and len(sk["models"]) == 4
+    assert (repo / "metrics/spec_knowledge.parquet").is_file()
     assert ran(dvc(repo, "repro")) == set()
     assert "up to date" in dvc(repo, "status")
     sh(repo, "git", "add", "-A")

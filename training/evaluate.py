@@ -15,12 +15,19 @@ so):
   layer, classified by rules over the parsed calls or by an LLM judge. Per arm: the
   harmful-action rate with its SEM and counts (parse failures counted, never scored), per
   scenario and per condition; per-reply rows in `agentic_misalignment.parquet`.
+- spec_knowledge: pairs of statements about the active spec, one consistent with it and one
+  inconsistent (checked-in under `spec_knowledge/data/` for the shipped specs, else built from
+  the spec's assertions through the LLM layer); each statement is scored by the sum of its token
+  log-probabilities as plain text after a fixed prefix, and a pair counts as known when the
+  consistent one is the more likely. Per arm: the rate with its SEM over pairs, the count and a
+  per-section breakdown; per-pair rows in `spec_knowledge.parquet`.
 - heldout_loss: mean next-token loss on the active spec's validation shards.
 
 Tiny CPU run on the repository's models (after `dvc repro train_aft`):
 
     msm evaluate --base models/base --msm models/msm --aft models/aft --aft-only models/aft_only \\
-        --shards corpora/general/shards --cache data/evaluate/cache --out-dir metrics
+        --spec specs/general.md --shards corpora/general/shards --cache data/evaluate/cache \\
+        --out-dir metrics
 """
 
 from __future__ import annotations
@@ -35,12 +42,14 @@ from training.evals import heldout_loss
 from training.evals.agentic_misalignment import run as agentic_misalignment
 from training.evals.arms import Arms
 from training.evals.context import EvalContext
+from training.evals.spec_knowledge import run as spec_knowledge
 from training.evals.value_generalization import run as value_generalization
 
 log = logging.getLogger(__name__)
 EVALS = {
     "value_generalization": value_generalization,
     "agentic_misalignment": agentic_misalignment,
+    "spec_knowledge": spec_knowledge,
     "heldout_loss": heldout_loss,
 }
 
@@ -52,6 +61,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--msm", type=Path, required=True, help="MSM adapter (or whole model)")
     p.add_argument("--aft", type=Path, required=True, help="AFT adapter (after MSM)")
     p.add_argument("--aft-only", type=Path, help="AFT-only adapter (on the base model)")
+    p.add_argument("--spec", type=Path, required=True, help="the active spec's file")
     p.add_argument("--shards", type=Path, required=True, help="the active spec's shards")
     p.add_argument(
         "--cache",
@@ -68,6 +78,7 @@ def run(args: argparse.Namespace) -> None:
         arms=Arms(args.base, args.msm, args.aft, args.aft_only, params.model.dtype),
         params=params.evaluate,
         spec=params.spec,
+        spec_file=args.spec,
         seed=params.train_seed,
         shards=args.shards,
         cache=args.cache,

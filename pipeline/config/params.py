@@ -371,7 +371,9 @@ class AftDataParams:
             raise ValueError("`source` is empty: name a fixed set or a spec file")
 
 
-EvalName = Literal["value_generalization", "agentic_misalignment", "heldout_loss"]
+EvalName = Literal[
+    "value_generalization", "spec_knowledge", "agentic_misalignment", "heldout_loss"
+]
 Arm = Literal["base", "msm", "aft", "aft_only"]
 
 
@@ -432,6 +434,34 @@ class JudgeParams:
         if not self.model.strip():
             raise ValueError("`model` is empty; name the judge's model folder or model id")
         positive("max_tokens", self.max_tokens)
+class SpecKnowledgeParams:
+    """The spec-knowledge eval (`training/evals/spec_knowledge/`): pairs of statements, one
+    consistent with the active spec and one inconsistent with it; a pair counts as known when
+    the consistent statement has the higher summed token log-probability after a fixed prefix."""
+
+    source: Literal["auto", "checked_in", "build"]
+    """auto: the checked-in set `data/<spec>.yaml` when there is one, else a set built from the
+    spec's assertions; checked_in: the checked-in set or an error; build: always build."""
+    max_pairs: int
+    """Pairs scored (0: all), taken round-robin over the set's sections in file order."""
+    backend: Backend
+    """Building a set: offline (the model-free answerer in
+    `training/evals/spec_knowledge/answerer.py`), hf, anthropic, openai or vllm."""
+    model: str
+    """Building a set: a dated model id, a local model folder, or the offline answerer's id."""
+    temperature: float
+    """Building a set: sampling temperature of the pair requests."""
+    max_tokens: int
+    """Building a set: output-token cap of one pair request."""
+    max_spend_usd: float
+    """Building a set: hard cap on its cost, at run.yaml prices."""
+
+    def __post_init__(self) -> None:
+        if self.max_pairs < 0:
+            raise ValueError(f"`max_pairs` must be 0 (all) or more, got {self.max_pairs}")
+        positive("max_tokens", self.max_tokens)
+        if not 0.0 <= self.temperature <= 2.0:
+            raise ValueError(f"`temperature` must be in [0, 2], got {self.temperature}")
         if self.max_spend_usd < 0:
             raise ValueError(f"`max_spend_usd` must be >= 0, got {self.max_spend_usd}")
 
@@ -491,6 +521,7 @@ class EvaluateParams:
     """heldout_loss: validation sequences of the active spec's shards scored."""
     value_generalization: ValueGeneralizationParams
     agentic_misalignment: AgenticMisalignmentParams
+    spec_knowledge: SpecKnowledgeParams
 
     def __post_init__(self) -> None:
         positive("batch_size", self.batch_size)

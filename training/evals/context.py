@@ -15,6 +15,8 @@ class EvalContext:
     arms: Arms
     params: EvaluateParams
     spec: str
+    spec_file: Path
+    """The active spec's file (`specs/<spec>.md`): spec_knowledge reads its sections."""
     seed: int
     shards: Path
     """The active spec's packed shards (held-out loss)."""

@@ -30,6 +30,8 @@ from training.evals.value_generalization.prompts import load_prompts, render
 from training.evaluate import evaluate
 from training.model import load_base, load_tokenizer
 
+ROOT = Path(__file__).resolve().parents[3]
+
 
 def _ctx(
     models: dict[str, Path], tmp: Path, arms: list[str] | None = None, **vg: object
@@ -43,6 +45,7 @@ def _ctx(
         arms=Arms(models["base"], models["msm"], models["aft"], models.get("aft_only"), "float32"),
         params=ep,
         spec="rules",
+        spec_file=ROOT / "specs" / "rules.md",
         seed=0,
         shards=models["shards"],
         cache=tmp / "cache",
@@ -58,7 +61,8 @@ def _dvc_metrics(tmp: Path) -> dict:
         [sys.executable, "-m", "dvc", "init", "--no-scm", "-q"], cwd=tmp, check=True, env=env
     )
     (tmp / "dvc.yaml").write_text(
-        "metrics:\n  - metrics/value_generalization.json\n  - metrics/heldout_loss.json\n"
+        "metrics:\n  - metrics/value_generalization.json\n  - metrics/spec_knowledge.json\n"
+        "  - metrics/heldout_loss.json\n"
     )
     done = subprocess.run(
         [sys.executable, "-m", "dvc", "metrics", "show", "--json"],
