@@ -371,9 +371,7 @@ class AftDataParams:
             raise ValueError("`source` is empty: name a fixed set or a spec file")
 
 
-EvalName = Literal[
-    "value_generalization", "spec_knowledge", "agentic_misalignment", "heldout_loss"
-]
+EvalName = Literal["value_generalization", "spec_knowledge", "agentic_misalignment", "heldout_loss"]
 Arm = Literal["base", "msm", "aft", "aft_only"]
 
 
@@ -434,6 +432,9 @@ class JudgeParams:
         if not self.model.strip():
             raise ValueError("`model` is empty; name the judge's model folder or model id")
         positive("max_tokens", self.max_tokens)
+
+
+@dataclass(frozen=True)
 class SpecKnowledgeParams:
     """The spec-knowledge eval (`training/evals/spec_knowledge/`): pairs of statements, one
     consistent with the active spec and one inconsistent with it; a pair counts as known when
