@@ -52,6 +52,7 @@ def _ctx(
         arms=Arms(models["base"], models["msm"], models["aft"], None, "float32"),
         params=dataclasses.replace(ep, agentic_misalignment=ap),
         spec="philosophy",
+        spec_file=Path(__file__).resolve().parents[3] / "specs" / "philosophy.md",
         seed=0,
         shards=Path("unused"),
         cache=tmp / "cache",
