@@ -15,6 +15,8 @@ import random
 import re
 from typing import Any
 
+from fakes.bodies import request_texts
+
 _N = re.compile(r"\b(?:List|Write) (\d+) distinct")
 _DOMAIN = re.compile(r'domain "([^"]+)"')
 _ASSERTION = re.compile(r"^- (.+)$", re.MULTILINE)
@@ -51,7 +53,7 @@ WORDS = [
 
 
 def aft_model(body: dict[str, Any]) -> str:
-    system, user = _texts(body)
+    system, user = request_texts(body)
     rng = random.Random(hashlib.sha256(json.dumps(body, sort_keys=True).encode()).digest())
     n = int(m.group(1)) if (m := _N.search(user)) else 1
     if user.startswith("List ") and "domains" in user:
@@ -79,19 +81,3 @@ def aft_model(body: dict[str, Any]) -> str:
 def _listed(what: str, items: list[str]) -> str:
     body = "\n".join(f"- {i}" for i in items)
     return f"<scratch>{what}</scratch>\n<content>\n{body}\n</content>"
-
-
-def _texts(body: dict[str, Any]) -> tuple[str, str]:
-    system = body.get("system", "")
-    if isinstance(system, list):
-        system = "".join(b.get("text", "") for b in system)
-    user = ""
-    for m in body.get("messages", []):
-        content = m.get("content", "")
-        if isinstance(content, list):
-            content = "".join(b.get("text", "") for b in content)
-        if m.get("role") == "system":
-            system += content
-        else:
-            user = content
-    return system, user

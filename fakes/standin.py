@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from fakes.bodies import request_texts
 from training.evals.spec_knowledge.answerer import contradict
 
 FORMATS = (
@@ -51,7 +52,7 @@ class LocalModel:
     _seen: set[str] = field(default_factory=set, repr=False)
 
     def __call__(self, body: dict[str, Any]) -> str:
-        system, user = _texts(body)
+        system, user = request_texts(body)
         key = self.salt + json.dumps(body, sort_keys=True)
         rng = random.Random(hashlib.sha256(key.encode()).digest())
         kind = _kind(user)
@@ -95,22 +96,6 @@ class LocalModel:
             return True
         self._seen.add(key)
         return False
-
-
-def _texts(body: dict[str, Any]) -> tuple[str, str]:
-    system = body.get("system", "")
-    if isinstance(system, list):
-        system = "".join(b.get("text", "") for b in system)
-    user = ""
-    for m in body.get("messages", []):
-        content = m.get("content", "")
-        if isinstance(content, list):
-            content = "".join(b.get("text", "") for b in content)
-        if m.get("role") == "system":
-            system += content
-        else:
-            user = content
-    return system, user
 
 
 def _pair(user: str) -> str:
