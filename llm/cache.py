@@ -2,9 +2,11 @@
 
 Layout: `<cache>/seg-<hash>.jsonl`, one JSON line per answered request (`key`, `response`).
 A run appends to one open segment (`open-<pid>-<n>.jsonl`), each line written as the response
-arrives (and fsync'd for paid backends), then renames it to a name derived from its content when
-the run ends. A run killed midway leaves an open segment whose complete lines are read back (a torn
-last line is skipped) and sealed by the next run. Segments are never rewritten, so a DVC remote
+arrives (and fsync'd for paid backends); when the run ends its lines are sorted and it is sealed
+under a name derived from that content, so the same answers make the same segment whatever order
+they arrived in (batch results and concurrent requests come back in no fixed order).
+A run killed midway leaves an open segment whose complete lines are read back (a torn last line
+is skipped) and sealed by the next run. Segments are never rewritten, so a DVC remote
 receives only new segments and a team never pays twice for one request.
 """
 
@@ -76,6 +78,8 @@ class RequestCache:
         self.close()
 
     def _load(self) -> None:
+        for stale in self.root.glob(".seg-*.part"):  # a seal cut short; its open segment remains
+            stale.unlink()
         for path in sorted(self.root.glob("*.jsonl")):
             complete = True
             with open(path, encoding="utf-8") as fh:
@@ -100,15 +104,19 @@ class RequestCache:
                 self._seal(path)
 
     def _seal(self, path: Path) -> None:
-        data = path.read_bytes()
+        data = b"".join(sorted(path.read_bytes().splitlines(keepends=True)))
         if not data:
             path.unlink()
             return
         final = self.root / f"seg-{hashlib.sha256(data).hexdigest()[:20]}.jsonl"
-        if final.exists():
-            path.unlink()
-        else:
-            os.replace(path, final)
+        if not final.exists():
+            tmp = path.with_name(f".{final.name}.part")
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, final)
+        path.unlink()
         log.debug("sealed cache segment %s", final.name)
 
 

@@ -12,6 +12,7 @@ import pytest
 from testprofile import section, write_params
 
 from llm.cache import RequestCache
+from llm.request import Response
 from pipeline.config.params import GenerateParams
 from pipeline.generate.composer import TEMPLATES, genres
 from pipeline.generate.stage import generate
@@ -161,6 +162,19 @@ def test_cache_holds_only_sealed_segments(write_spec: Callable[..., Path], tmp_p
     run(write_spec(), tmp_path / "w", cache)  # all hits: no new segment, nothing rewritten
     assert cache_files(cache) == [name]
     assert (cache / name).read_bytes() == data
+
+
+def test_a_segment_is_named_by_its_answers_not_their_arrival_order(tmp_path: Path) -> None:
+    answers = [(f"key-{i}", Response(text=f"answer {i}", output_tokens=i)) for i in range(6)]
+    names = []
+    for order in (answers, answers[::-1], answers[3:] + answers[:3]):
+        cache = tmp_path / f"cache-{len(names)}"
+        with RequestCache(cache) as rc:
+            for key, response in order:
+                rc.put(key, response)
+        names.append(cache_files(cache))
+        assert {r.text for r in RequestCache(cache).responses()} == {a.text for _, a in answers}
+    assert names[0] == names[1] == names[2] and len(names[0]) == 1
 
 
 def test_torn_open_segment_is_recovered_and_sealed(
