@@ -22,7 +22,7 @@ from tests.browser import rendered_dom, screenshot
 from tests.report_dom import not_blank, shown_cells, shown_numbers
 from training.studies.compare import format_cell
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=580)
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ["general", "rules"]

@@ -23,6 +23,8 @@ from fakes.standin import LocalModel
 MODEL = "claude-sonnet-4-5-20250929"  # priced in run.yaml
 CACHE = Path(tinyrepo.CORPUS) / "cache"
 
+pytestmark = pytest.mark.slow(seconds=180)
+
 
 def sh(cwd: Path, *cmd: str, url: str = "", ok: bool = True) -> subprocess.CompletedProcess:
     env = tinyrepo.env()
