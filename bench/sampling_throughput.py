@@ -26,7 +26,8 @@ import time
 from pathlib import Path
 
 import torch
-from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
+from shapes import SHAPES, build_model
+from transformers import AutoTokenizer
 
 from llm.cache import RequestCache
 from llm.request import Sampling, user
@@ -40,25 +41,16 @@ from training.evals.agentic_misalignment.prompts import (
 from training.evals.agentic_misalignment.scenarios import known_scenarios, load_scenario
 from training.evals.sampling import Chat, sample
 
-SHAPES = {
-    "qwen2.5-1.5b": (Qwen2Config, Qwen2ForCausalLM, dict(
-        hidden_size=1536, intermediate_size=8960, num_hidden_layers=28, num_attention_heads=12,
-        num_key_value_heads=2, tie_word_embeddings=True)),
-    "smollm2-135m": (LlamaConfig, LlamaForCausalLM, dict(
-        hidden_size=576, intermediate_size=1536, num_hidden_layers=30, num_attention_heads=9,
-        num_key_value_heads=3, tie_word_embeddings=True)),
-}  # fmt: skip
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja")
 
 
 def model_folder(shape: str, tokenizer: Path, out: Path, dtype: torch.dtype) -> Path:
     tok = AutoTokenizer.from_pretrained(tokenizer, local_files_only=True)
-    config_cls, model_cls, dims = SHAPES[shape]
-    config = config_cls(
-        **dims, vocab_size=len(tok), eos_token_id=tok.eos_token_id, pad_token_id=tok.eos_token_id
-    )
-    torch.manual_seed(0)
-    model_cls(config).to(dtype).save_pretrained(out)
+    model = build_model(
+        shape, dtype, "cpu",
+        vocab_size=len(tok), eos_token_id=tok.eos_token_id, pad_token_id=tok.eos_token_id,
+    )  # fmt: skip
+    model.save_pretrained(out)
     for name in TOKENIZER_FILES:
         if (tokenizer / name).is_file():
             shutil.copy(tokenizer / name, out / name)

@@ -17,10 +17,10 @@ that spec (every pair) for one arm.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import torch
+from shapes import timed
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from pipeline.spec import load_spec
@@ -41,16 +41,6 @@ def naive(model, tokenizer, head: str, statements: list[str], device: str) -> li
         target = torch.tensor(ids[len(h) :], device=device)
         out.append(logp[len(h) - 1 : len(ids) - 1].gather(-1, target[:, None]).sum().item())
     return out
-
-
-def timed(fn):
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    result = fn()
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    return result, time.perf_counter() - start
 
 
 def main() -> None:

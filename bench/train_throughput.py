@@ -31,25 +31,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-SHAPES = {
-    # Qwen2.5-1.5B
-    "qwen2.5-1.5b": dict(
-        model_type="qwen2", hidden_size=1536, intermediate_size=8960, num_hidden_layers=28,
-        num_attention_heads=12, num_key_value_heads=2, vocab_size=151936,
-        tie_word_embeddings=True, max_position_embeddings=32768,
-    ),
-    # Llama-3.1-8B layer dimensions with a 152k tied vocabulary
-    "8b": dict(
-        model_type="llama", hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
-        num_attention_heads=32, num_key_value_heads=8, vocab_size=152064,
-        tie_word_embeddings=True, max_position_embeddings=32768,
-    ),
-    "tiny": dict(
-        model_type="llama", hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, vocab_size=1024,
-        tie_word_embeddings=True, max_position_embeddings=4096,
-    ),
-}  # fmt: skip
+from shapes import SHAPES, build_model
+
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
@@ -67,17 +50,6 @@ def documents(n_tokens: int, vocab: int, mean: float, seed: int) -> list:
         docs.append(doc)
         total += n
     return docs
-
-
-def build_model(shape: str, dtype, device, attention: str = "sdpa"):
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
-
-    cfg = dict(SHAPES[shape])
-    config = AutoConfig.for_model(cfg.pop("model_type"), **cfg, use_cache=False)
-    torch.manual_seed(0)
-    with torch.device(device):
-        return AutoModelForCausalLM.from_config(config, dtype=dtype, attn_implementation=attention)
 
 
 def run_ours(args, docs, device) -> dict:
@@ -113,7 +85,9 @@ def run_ours(args, docs, device) -> dict:
         (Path(tmp) / "manifest.json").write_text(json.dumps({"seq_len": args.seq_len}))
         ds = PackedDataset(Path(tmp), "train")
     attention = attention_for(settings, world.device)
-    base = build_model(args.shape, getattr(torch, load_dtype(tp)), device, attention)
+    base = build_model(
+        args.shape, getattr(torch, load_dtype(tp)), device, attention, use_cache=False
+    )
     model, module = prepare(base, tp, settings, world, attention)
     plan = plan_steps(tp, args.seq_len, len(ds), 1, 0)
     rt = runtime(module, tp, plan, world, attention)
@@ -158,7 +132,7 @@ def run_trl(args, docs, device, packing: bool) -> dict:
         eos_token="<eos>",
     )
     data = Dataset.from_dict({"input_ids": [d.tolist() for d in docs]})
-    model = build_model(args.shape, torch.float32, device)
+    model = build_model(args.shape, torch.float32, device, use_cache=False)
     peft = None
     if args.method == "lora":
         peft = LoraConfig(r=64, lora_alpha=128, lora_dropout=0.0, target_modules=TARGETS)

@@ -17,23 +17,14 @@ time for the whole eval of one model, and the largest score difference between t
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
-from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
+from shapes import SHAPES, build_model, timed
+from transformers import AutoTokenizer
 
 from training.evals.value_generalization.items import load_set, resolve, select
 from training.evals.value_generalization.logprob import encode, option_logprobs
 from training.evals.value_generalization.prompts import ORDERS, load_prompts, render
-
-SHAPES = {
-    "qwen2.5-1.5b": (Qwen2Config, Qwen2ForCausalLM, dict(
-        hidden_size=1536, intermediate_size=8960, num_hidden_layers=28, num_attention_heads=12,
-        num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True)),
-    "smollm2-135m": (LlamaConfig, LlamaForCausalLM, dict(
-        hidden_size=576, intermediate_size=1536, num_hidden_layers=30, num_attention_heads=9,
-        num_key_value_heads=3, vocab_size=49152, tie_word_embeddings=True)),
-}  # fmt: skip
 
 
 def naive(model, tokenizer, pairs: list[tuple[str, str]], device: str) -> list[float]:
@@ -48,16 +39,6 @@ def naive(model, tokenizer, pairs: list[tuple[str, str]], device: str) -> list[f
     return out
 
 
-def timed(fn):
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    result = fn()
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    return result, time.perf_counter() - start
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--tokenizer", required=True, help="a model folder with the tokenizer")
@@ -70,10 +51,7 @@ def main() -> None:
     args = ap.parse_args()
 
     tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
-    config_cls, model_cls, dims = SHAPES[args.shape]
-    torch.manual_seed(0)
-    config = config_cls(**dims, max_position_embeddings=4096, attn_implementation="sdpa")
-    model = model_cls(config).to(dtype=getattr(torch, args.dtype), device=args.device).eval()
+    model = build_model(args.shape, getattr(torch, args.dtype), args.device).eval()
     prompts, _ = load_prompts()
     items = [
         it
