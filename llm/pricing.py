@@ -91,3 +91,52 @@ class SpendCap:
         """Count an answer that came from the cache."""
         with self._lock:
             self.spent += response.cost_usd
+
+
+PREVIEW_CHARS_PER_TOKEN = 4
+"""A preview estimates input tokens from rendered prompts at 4 characters per token."""
+
+
+@dataclass(frozen=True)
+class Level:
+    """Projected requests and tokens of one request purpose: a row of a cost preview."""
+
+    name: str
+    requests: int
+    input_tokens: int
+    output_tokens: int
+
+
+class Projection:
+    """Requests and tokens per level (request purpose), summed over `add` calls, before any call."""
+
+    def __init__(self, names: list[str]):
+        self._acc = {name: [0, 0, 0] for name in names}
+
+    def add(self, level: str, n: int, request: Request, output_tokens: int) -> None:
+        """`n` requests like `request`, each expected to answer `output_tokens` tokens."""
+        acc = self._acc[level]
+        acc[0] += n
+        acc[1] += n * ((len(request.system) + len(request.prompt)) // PREVIEW_CHARS_PER_TOKEN)
+        acc[2] += n * output_tokens
+
+    def levels(self) -> list[Level]:
+        """The levels that send any request, in the order they were named."""
+        return [Level(name, *acc) for name, acc in self._acc.items() if acc[0]]
+
+
+def projected_costs(
+    levels: list[Level], prices: dict[str, dict[str, Price]], batch_purposes: list[str]
+) -> list[tuple[str, str, float, float]]:
+    """(backend, model, standard USD, batch USD) for every priced model; the batch column prices
+    the levels in `batch_purposes` at the model's batch discount."""
+    out = []
+    for backend, models in sorted(prices.items()):
+        for model, price in sorted(models.items()):
+            usd = sum(cost_usd(price, lv.input_tokens, lv.output_tokens) for lv in levels)
+            batch = sum(
+                cost_usd(price, lv.input_tokens, lv.output_tokens, batch=lv.name in batch_purposes)
+                for lv in levels
+            )
+            out.append((backend, model, usd, batch))
+    return out

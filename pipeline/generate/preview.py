@@ -15,27 +15,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llm.request import Request
+from llm.pricing import PREVIEW_CHARS_PER_TOKEN as CHARS_PER_TOKEN
+from llm.pricing import Level, Projection, projected_costs
 from pipeline.config.params import GenerateParams
 from pipeline.config.run import RunConfig
 from pipeline.generate.prompts import PromptBook, local_ids
 from pipeline.generate.stage import build_plan
 from pipeline.spec.parse import Spec
 
-CHARS_PER_TOKEN = 4
 IDEA_CHARS = 400
 DOC_TYPES_OUTPUT_TOKENS = 300
 """Expected output of one doc-types call (scratch plus a short list)."""
 IDEA_OUTPUT_TOKENS = 150
 """Expected output per idea of an ideas call (one idea block), plus 200 of scratch per call."""
-
-
-@dataclass(frozen=True)
-class Level:
-    name: str
-    requests: int
-    input_tokens: int
-    output_tokens: int
 
 
 @dataclass(frozen=True)
@@ -65,35 +57,23 @@ def preview(spec: Spec, gp: GenerateParams, seed: int, run: RunConfig) -> Previe
     book = PromptBook(spec, gp, gp.model, seed)
     t, i, d = gp.doc_types_per_section, gp.ideas_per_doc_type, gp.docs_per_idea
     per_doc = t * i * d
-    levels = {name: [0, 0, 0] for name in ("doc_types", "ideas", "document", "revise")}
+    acc = Projection(["doc_types", "ideas", "document", "revise"])
     for sub in sections:
         ids = list(local_ids(sub))[:2]
         idea = {"summary": "x" * IDEA_CHARS, "assertions": ids}
-        dt = book.doc_types(sub, t, [], 0, 0)
-        _add(levels["doc_types"], 1, dt, DOC_TYPES_OUTPUT_TOKENS)
+        acc.add("doc_types", 1, book.doc_types(sub, t, [], 0, 0), DOC_TYPES_OUTPUT_TOKENS)
         ideas = book.ideas(sub, "news report", 0, i, [], 0, 0)
-        _add(levels["ideas"], t, ideas, 200 + IDEA_OUTPUT_TOKENS * i)
+        acc.add("ideas", t, ideas, 200 + IDEA_OUTPUT_TOKENS * i)
         doc = book.document(sub, "news report", idea, 0, 0)
-        _add(levels["document"], per_doc, doc, run.expected_output_tokens)
+        acc.add("document", per_doc, doc, run.expected_output_tokens)
         if gp.revise:
             rev = book.revise(
                 sub, "news report", idea, 0, "x" * (4 * run.expected_output_tokens), 0
             )
-            _add(levels["revise"], per_doc, rev, run.expected_output_tokens)
-    rows = [Level(name, *v) for name, v in levels.items() if v[0]]
+            acc.add("revise", per_doc, rev, run.expected_output_tokens)
+    rows = acc.levels()
     costs = [(gp.backend, gp.model, 0.0, 0.0)] if gp.backend == "offline" else []
-    batched = set(run.llm.batch_purposes)
-    for backend, models in sorted(run.prices.items()):
-        for model, price in sorted(models.items()):
-            usd = batch = 0.0
-            for lvl in rows:
-                cost = (
-                    lvl.input_tokens * price.input_per_mtok
-                    + lvl.output_tokens * price.output_per_mtok
-                ) / 1e6
-                usd += cost
-                batch += cost * (1 - price.batch_discount) if lvl.name in batched else cost
-            costs.append((backend, model, usd, batch))
+    costs += projected_costs(rows, run.prices, run.llm.batch_purposes)
     return Preview(
         spec=spec.name,
         sections=len(sections),
@@ -105,12 +85,6 @@ def preview(spec: Spec, gp: GenerateParams, seed: int, run: RunConfig) -> Previe
         levels=rows,
         costs=costs,
     )
-
-
-def _add(acc: list[int], n: int, request: Request, output_tokens: int) -> None:
-    acc[0] += n
-    acc[1] += n * ((len(request.system) + len(request.prompt)) // CHARS_PER_TOKEN)
-    acc[2] += n * output_tokens
 
 
 def render(p: Preview) -> str:

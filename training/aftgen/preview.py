@@ -10,16 +10,14 @@ counted, so the input side is an upper bound.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from llm.request import Request
+from llm.pricing import PREVIEW_CHARS_PER_TOKEN as CHARS_PER_TOKEN
+from llm.pricing import Level, Projection, projected_costs
 from pipeline.config.params import AftSpecParams
 from pipeline.config.run import RunConfig
 from pipeline.spec.decompose import decompose
 from pipeline.spec.parse import Spec
 from training.aftgen.prompts import AftPromptBook
 
-CHARS_PER_TOKEN = 4
 DOMAINS_OUTPUT_TOKENS = 150
 QUESTION_OUTPUT_TOKENS = 60
 """Per question of a questions call, plus 100 of scratch per call."""
@@ -31,36 +29,20 @@ SAMPLE_QUESTION = "How do you approach this when it comes to meal planning at ho
 SAMPLE_RESPONSE = "x" * (RESPONSE_OUTPUT_TOKENS * CHARS_PER_TOKEN)
 
 
-@dataclass(frozen=True)
-class Level:
-    name: str
-    requests: int
-    input_tokens: int
-    output_tokens: int
-
-
 def preview(spec: Spec, sp: AftSpecParams, seed: int) -> list[Level]:
     sections = decompose(spec)
     book = AftPromptBook(spec, sp, sp.model, seed)
     d, k, q = sp.domains_per_section, len(sp.kinds), sp.questions_per_kind
-    acc = {
-        name: [0, 0, 0] for name in ("aft/domains", "aft/questions", "aft/response", "aft/judge")
-    }
+    acc = Projection(["aft/domains", "aft/questions", "aft/response", "aft/judge"])
     for sec in sections:
-        _add(acc["aft/domains"], 1, book.domains(sec, [], 0), DOMAINS_OUTPUT_TOKENS)
+        acc.add("aft/domains", 1, book.domains(sec, [], 0), DOMAINS_OUTPUT_TOKENS)
         ask = book.questions(sec, "meal planning", sp.kinds[0], [], 0, 0)
-        _add(acc["aft/questions"], d * k, ask, 100 + QUESTION_OUTPUT_TOKENS * q)
+        acc.add("aft/questions", d * k, ask, 100 + QUESTION_OUTPUT_TOKENS * q)
         resp = book.response(sec, SAMPLE_QUESTION, sp.kinds[0], 0)
-        _add(acc["aft/response"], d * k * q, resp, RESPONSE_OUTPUT_TOKENS)
+        acc.add("aft/response", d * k * q, resp, RESPONSE_OUTPUT_TOKENS)
         judge = book.judge(sec, SAMPLE_QUESTION, SAMPLE_RESPONSE, 0)
-        _add(acc["aft/judge"], d * k * q, judge, JUDGE_OUTPUT_TOKENS)
-    return [Level(name, *v) for name, v in acc.items()]
-
-
-def _add(acc: list[int], n: int, request: Request, output_tokens: int) -> None:
-    acc[0] += n
-    acc[1] += n * ((len(request.system) + len(request.prompt)) // CHARS_PER_TOKEN)
-    acc[2] += n * output_tokens
+        acc.add("aft/judge", d * k * q, judge, JUDGE_OUTPUT_TOKENS)
+    return acc.levels()
 
 
 def render(spec: Spec, sp: AftSpecParams, levels: list[Level], run: RunConfig) -> str:
@@ -80,16 +62,6 @@ def render(spec: Spec, sp: AftSpecParams, levels: list[Level], run: RunConfig) -
     lines.append(f"{'backend':<11}{'model':<32}{'standard $':>12}{'batch $':>10}")
     if sp.backend == "offline":
         lines.append(f"{'offline':<11}{sp.model:<32}{0.0:>12,.2f}{0.0:>10,.2f}")
-    batched = set(run.llm.batch_purposes)
-    for backend, models in sorted(run.prices.items()):
-        for model, price in sorted(models.items()):
-            usd = batch = 0.0
-            for lv in levels:
-                cost = (
-                    lv.input_tokens * price.input_per_mtok
-                    + lv.output_tokens * price.output_per_mtok
-                ) / 1e6
-                usd += cost
-                batch += cost * (1 - price.batch_discount) if lv.name in batched else cost
-            lines.append(f"{backend:<11}{model:<32}{usd:>12,.2f}{batch:>10,.2f}")
+    for backend, model, usd, batch in projected_costs(levels, run.prices, run.llm.batch_purposes):
+        lines.append(f"{backend:<11}{model:<32}{usd:>12,.2f}{batch:>10,.2f}")
     return "\n".join(lines)
