@@ -49,7 +49,13 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 _CODE_LINE = re.compile(r"^\s*(>>>|\.\.\. |\$ |In \[\d+\]:)")
-_MARKUP_LINE = re.compile(r"^\s*(\.\. |::|[=\-~^*#+`]{3,}\s*$|\+[-=+]+\+\s*$|\|)")
+_MARKUP_LINE = re.compile(
+    r"^\s*(\.\. |::|[=\-~^*#+`]{3,}\s*$|\+[-=+]+\+\s*$|\||(?:[=-]{3,}\s+)+[=-]{3,}\s*$)"
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(`*]?[A-Z])")
+TEMPLATE_SHARE = 0.5
+BUILDER = 2
+"""Bumped when the selection of text changes, so that a saved corpus is rebuilt."""
 _LETTER = re.compile(r"[^\W\d_]")
 MIN_WORDS, MAX_WORDS = 300, 500
 OWN = "msm-factory"
@@ -126,6 +132,20 @@ def source_files() -> list[tuple[str, str, str, list[str]]]:
             paragraphs = [p for d in docs for p in _prose_paragraphs(d)]
             if paragraphs:
                 out.append((name, version, licence, paragraphs))
+    import sysconfig
+
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    for path in sorted(stdlib.rglob("*.py")):
+        parts = path.relative_to(stdlib).parts
+        if parts[0] in ("site-packages", "test", "idlelib", "lib2to3") or "tests" in parts:
+            continue
+        try:
+            docs = _docstrings(path.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+            continue
+        paragraphs = [p for d in docs for p in _prose_paragraphs(d)]
+        if paragraphs:
+            out.append(("python-stdlib", sys.version.split()[0], "PSF-2.0", paragraphs))
     import pydoc_data.topics
 
     topics = pydoc_data.topics.topics
@@ -145,8 +165,9 @@ def _documents(files, rng: np.random.Generator) -> tuple[list[list[str]], list[s
         if name != owner:  # a document holds one distribution's text
             owner = name
             target, current, words = int(rng.integers(MIN_WORDS, MAX_WORDS + 1)), [], 0
+            grams: set[int] = set()
         for p in paragraphs:
-            if p in seen:
+            if p in seen or _templated(p, grams):
                 continue
             seen.add(p)
             for piece in _split(p, MAX_WORDS):
@@ -164,9 +185,30 @@ def _documents(files, rng: np.random.Generator) -> tuple[list[list[str]], list[s
     return docs, owners
 
 
-def _split(paragraph: str, most: int) -> list[str]:
+def _templated(paragraph: str, grams: set[int]) -> bool:
+    """Whether most of the paragraph's word 5-grams are in `grams` (those of the distribution's
+    earlier paragraphs), which it then joins: a docstring filled from a template (plotly's
+    property references, pandas' shared docstrings, a `Parameters` block repeated on every
+    method) is generated text, kept once like a vendored copy."""
     words = paragraph.split()
-    return [" ".join(words[i : i + most]) for i in range(0, len(words), most)]
+    mine = {hash(tuple(words[i : i + 5])) for i in range(max(1, len(words) - 4))}
+    repeated = len(mine & grams) >= TEMPLATE_SHARE * len(mine)
+    grams |= mine
+    return repeated
+
+
+def _split(paragraph: str, most: int) -> list[str]:
+    """Pieces of at most `most` words that end where a sentence ends (a sentence longer than
+    that is left out: a table or a list run together, not prose)."""
+    pieces: list[list[str]] = [[]]
+    for sentence in _SENTENCE_END.split(paragraph):
+        words = sentence.split()
+        if len(words) > most:
+            continue
+        if len(pieces[-1]) + len(words) > most:
+            pieces.append([])
+        pieces[-1].extend(words)
+    return [" ".join(p) for p in pieces if p]
 
 
 def _edit(doc: list[str], rate: float, rng: np.random.Generator, vocab, donor) -> list[str]:
@@ -286,6 +328,7 @@ def load_or_build(folder: Path, n: int, seed: int = 0, dup_fraction: float = 0.1
     import pyarrow.parquet as pq
 
     settings = {"n": n, "seed": seed, "dup_fraction": dup_fraction, "packages": _versions()}
+    settings["builder"] = BUILDER
     saved = folder / "settings.json"
     if saved.exists() and json.loads(saved.read_text()) == settings:
         texts = pq.read_table(folder / "documents.parquet").column("text").to_pylist()

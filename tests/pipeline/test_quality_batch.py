@@ -76,8 +76,7 @@ def ref_first_reason(text: str, qp: QualityParams, model: str) -> str | None:
     ):
         if found(text):
             return reason
-    last = text.strip().splitlines()[-1]
-    if len(last.split()) > 8 and not filters._END.search(last):
+    if filters._truncated(text):
         return "truncated_ending"
     return None if model.lower() in text.lower() else "off_spec"
 
