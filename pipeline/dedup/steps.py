@@ -15,6 +15,7 @@ the results do not depend on how many tasks sketched the rows, or where they ran
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ from pipeline.dedup.minhash import candidate_pairs, exact_groups, link_pairs, sk
 from pipeline.execution.arrow import to_numpy
 from pipeline.execution.files import save_npy
 from pipeline.execution.parquet import check_documents, read_column, read_rows, rows_of, take_column
-from pipeline.io import write_json
+from pipeline.io import write_text
 
 KEEP, EXACT, NEAR = 0, 1, 2
 REASONS = {EXACT: "exact_duplicate", NEAR: "near_duplicate"}
@@ -122,6 +123,8 @@ class ClusterStep(PipelineStep):
         self.stat_update("near_duplicate", value=int((decisions == NEAR).sum()))
         folder = Path(self.folder)
         save_npy(folder / "decisions.npy", decisions)
-        write_json(folder / "clusters.json", report)
+        # compact: json's C encoder (the stage writes the indented output file once, and
+        # indenting runs json's Python encoder, ~0.07 s per 800 clusters)
+        write_text(folder / "clusters.json", json.dumps(report, ensure_ascii=False))
         if data:
             yield from data
