@@ -199,6 +199,7 @@ def repetition(b: Batch, docs: np.ndarray, qp: QualityParams, ctx: Context) -> R
         words.lengths,
         range(2, 2 + len(top_limits)),
         range(5, 5 + len(dup_limits)),
+        totals=b.chars.length[docs[rest]],
     )
     found = _where(
         len(rest),

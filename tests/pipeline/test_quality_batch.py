@@ -50,7 +50,7 @@ def ref_first_reason(text: str, qp: QualityParams, model: str) -> str | None:
         qp.max_duplicate_line_fraction
     ):
         return "duplicate_lines"
-    total = max(1, sum(map(len, lower)))
+    total = max(1, len(text))
     for n, limit in enumerate(qp.max_top_ngram_fractions, start=2):
         grams = [tuple(lower[i : i + n]) for i in range(len(lower) - n + 1)]
         counts = Counter(grams)
