@@ -111,19 +111,19 @@ def main() -> None:
     rows = [("(bare interpreter)", "pass"), ("(pyarrow.parquet alone)", "import pyarrow.parquet")]
     rows += [(f"msm {name}", f"import {module}") for name, (module, _) in COMMANDS.items()]
     print("import: seconds, best / median of", args.repeat)
-    print(f"{'import':<26}{'CPU s':>15}{'wall s':>15}  heavy packages loaded")
+    print(f"{'import':<34}{'CPU s':>17}{'wall s':>17}  heavy packages loaded")
     for label, code in rows:
         runs = [spawn(f"{code}\n{probe}") for _ in range(args.repeat)]
         heavy = json.loads(runs[0][2]) if runs[0][2] else []
         cpu, wall = best_median([r[0] for r in runs]), best_median([r[1] for r in runs])
-        print(f"{label:<26}{cpu:>15}{wall:>15}  {', '.join(heavy) or '-'}")
+        print(f"{label:<34}{cpu:>17}{wall:>17}  {', '.join(heavy) or '-'}")
 
     import pyarrow as pa
 
     from pipeline.record import SCHEMA, write_documents
 
     print("\nstage on one document: seconds, best / median of", args.repeat)
-    print(f"{'':<26}{'CPU s':>15}{'wall s':>15}  heavy packages loaded")
+    print(f"{'':<34}{'CPU s':>17}{'wall s':>17}  heavy packages loaded")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         row = {name: [""] for name in SCHEMA.names}
@@ -150,7 +150,7 @@ def main() -> None:
                 cpu = best_median([f[key][0] for f in found])
                 wall = best_median([f[key][1] for f in found])
                 heavy = ", ".join(found[0][key][2]) or "-"
-                print(f"{f'msm {name}, {label}':<26}{cpu:>15}{wall:>15}  {heavy}")
+                print(f"{f'msm {name}, {label}':<34}{cpu:>17}{wall:>17}  {heavy}")
 
 
 if __name__ == "__main__":
