@@ -11,7 +11,7 @@ when other work shares the machine) or by wall seconds (`--clock wall`, on an id
 
 - `--corpus synthetic` (`fakes.corpus.labelled_corpus`): N documents of ~400 words, 10% of them
   edited copies of another document with pair Jaccard spread over 0.1-1, deterministic by --seed;
-- `--corpus real` (`bench/real_prose.py`): 10,000 documents of 300-500 words of real English
+- `--corpus real` (`bench/real_prose.py`): 7,000 documents of 300-500 words of real English
   technical prose (the installed packages' documentation), 10% labelled edited copies the same
   way; built once into --real-dir.
 
@@ -420,9 +420,9 @@ def main() -> None:
     t0 = time.perf_counter()
     if args.corpus == "real":
         sys.path.insert(0, str(Path(__file__).parent))
-        from real_prose import load_or_build
+        from real_prose import DEFAULT_N, load_or_build
 
-        corpus = load_or_build(args.real_dir, n=10_000, seed=args.seed)
+        corpus = load_or_build(args.real_dir, n=DEFAULT_N, seed=args.seed)
     else:
         from fakes.corpus import labelled_corpus
 

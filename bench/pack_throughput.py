@@ -5,7 +5,7 @@
 
 `--corpus corpora` (the default) reads the documents of every built corpus
 (`corpora/*/quality/documents.parquet`, so run `make repro` first) and repeats them --repeat
-times; `--corpus real` takes the real-prose corpus (`bench/real_prose.py`: 10,000 documents of
+times; `--corpus real` takes the real-prose corpus (`bench/real_prose.py`: 7,000 documents of
 300-500 words of the installed packages' documentation, built once into --real-dir) and
 `--corpus synthetic` --n synthetic documents of ~400 words (`fakes.corpus.labelled_corpus`).
 Then it times on the same data in the same run:
@@ -42,9 +42,9 @@ from pipeline.tokenizer import load_tokenizer
 def corpus_texts(corpus: str, n: int, real_dir: Path) -> list[str]:
     if corpus == "real":
         sys.path.insert(0, str(Path(__file__).parent))
-        from real_prose import load_or_build
+        from real_prose import DEFAULT_N, load_or_build
 
-        return load_or_build(real_dir, n=10_000).texts
+        return load_or_build(real_dir, n=DEFAULT_N).texts
     from fakes.corpus import labelled_corpus
 
     return labelled_corpus(n, seed=0, measure=False).texts

@@ -10,7 +10,7 @@ Three sets of documents, the same for both tools:
 - `synthetic`: --n English-like documents of ~--words words from `labelled_corpus` with English
   stop words and the model's name as its most frequent words, so that nearly every document
   passes, and so runs, every filter (the slowest case);
-- `real`: the 9,000 original documents (the labelled edited copies left out) of the real-prose
+- `real`: the 6,300 original documents (the labelled edited copies left out) of the real-prose
   corpus (`bench/real_prose.py`, built once into --real-dir): 300-500 words of real English
   technical prose. Real prose never names the model, so `off_spec` drops every document there;
   the throughput runs every filter with the model's name as a first line of each document (so
@@ -21,10 +21,10 @@ Times are CPU seconds of this process (`time.process_time`, steady when other wo
 machine; one thread).
 
 Precision on real prose: each filter's drop rate on the real documents, every filter on every
-document (not only on what earlier filters kept), `off_spec` left out. These documents hold no
-generation artifacts, so every drop by an artifact filter is a false positive; the Gopher
-filters' drops are what Gopher's published thresholds do on API-reference text, which repeats
-its parameter phrases.
+document (not only on what earlier filters kept), `off_spec` left out. The corpus leaves out
+code, tables, field lists and templated docstrings, so it holds no generation artifacts and
+every drop by an artifact filter is a false positive; the Gopher filters' drops are what
+Gopher's published thresholds do on technical prose (repeated multi-word terms and links).
 
 Ours: every filter of `pipeline.quality.filters` (Gopher-style length, word shape, stop words,
 line and 2..10-gram repetition, plus the synthetic-artifact filters) through `first_reasons`,
@@ -136,9 +136,9 @@ def main() -> None:
     ).texts
     compare("synthetic", synthetic, args.peer_docs)
     sys.path.insert(0, str(Path(__file__).parent))
-    from real_prose import load_or_build
+    from real_prose import DEFAULT_N, load_or_build
 
-    corpus = load_or_build(args.real_dir, n=10_000)
+    corpus = load_or_build(args.real_dir, n=DEFAULT_N)
     copies = {b for _, b in corpus.pairs}
     real = [t for i, t in enumerate(corpus.texts) if i not in copies]
     compare("real (the model's name prepended)", ["Claude\n" + t for t in real], args.peer_docs)

@@ -1,28 +1,32 @@
 """A labelled corpus of real English prose, built offline from the installed packages' docs.
 
-    python bench/real_prose.py --n 10000 --out .msm/bench/real_prose   # documents.parquet,
+    python bench/real_prose.py --n 7000 --out .msm/bench/real_prose    # documents.parquet,
                                                       # pairs.parquet, sources.json, settings.json
 
 The benchmarks (`dedup_throughput.py`, `quality_throughput.py`, `pack_throughput.py` with
 `--corpus real`) build it on first use into that folder and reuse it while the settings and the
-installed package versions are the same (~80 s to build on one core). The installed packages
-give ~10,500 documents of 300-500 words, so 10,000 (9,000 originals) is the default size.
+installed package versions are the same (~2-3 min to build on one core).
 
 Source: the documentation text that ships inside the packages `make env` installs (pinned by
 `requirements/cpu.txt`): every module, class and function docstring of every distribution in the
 project's dependency closure (torch, transformers, numpy, sympy, pandas, ray, datatrove, ...),
-their long descriptions (the README in `METADATA`), and Python's own reference-manual topics
-(`pydoc_data.topics`, PSF licence). This is real English technical prose (API references,
-manuals, tutorials), each part under its package's licence, which `sources.json` lists with the
-number of documents each package contributed (all are open-source licences; the text is used
-for measurement only and is not redistributed).
+their long descriptions (the README in `METADATA`), and Python's own standard-library docstrings
+and reference-manual topics (`pydoc_data.topics`), both under the PSF licence. This is real
+English technical prose (API references, manuals, tutorials), each part under its package's
+licence, which `sources.json` lists with the number of documents each package contributed
+(all are open-source licences; the text is used for measurement only and is not redistributed).
 
-Paragraphs are kept when they read as prose: paragraphs with doctest or shell lines and indented
-code blocks (after `::`) are left out, and so are paragraphs with fewer than 8 words or where
-fewer than half of the words have a letter; RST underlines, directives and table rules are
-dropped as lines. A paragraph's lines are joined with single spaces. Paragraphs of one
-distribution (in file order) are grouped into documents of 300-500 words (uniform); exactly
-repeated paragraphs (vendored copies) are kept once.
+Paragraphs are kept when they read as prose, so that the corpus holds no artifacts for the
+quality filters to find: paragraphs with doctest or shell lines, indented code blocks (after
+`::`) and docstring field lists (`Args:`, `Parameters`, `name (type): ...` lines: tables written
+as text) are left out, and so are paragraphs with fewer than 8 words or where fewer than half of
+the words have a letter, and the unfinished sentence that leads into a left-out block ("... is
+given by"); RST underlines, directives and table rules are dropped as lines. A paragraph's lines
+are joined with single spaces. Paragraphs of one distribution (in file order) are grouped into
+documents of 300-500 words (uniform); a paragraph longer than that is split where a sentence
+ends; exactly repeated paragraphs (vendored copies) and paragraphs filled from a template (most
+of their word 5-grams already in the distribution's earlier paragraphs: plotly's generated
+property references, pandas' shared docstrings) are kept once.
 
 Labelled near duplicates: `--dup-fraction` of the documents are edited copies of another
 document, with edits of real text at a rate spread so that pair Jaccard covers ~0.1-1:
@@ -49,7 +53,25 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 _CODE_LINE = re.compile(r"^\s*(>>>|\.\.\. |\$ |In \[\d+\]:)")
-_MARKUP_LINE = re.compile(r"^\s*(\.\. |::|[=\-~^*#+`]{3,}\s*$|\+[-=+]+\+\s*$|\|)")
+_MARKUP_LINE = re.compile(
+    r"^\s*(\.\. |::|[=\-~^*#+`]{3,}\s*$|\+[-=+]+\+\s*$|\||(?:[=-]{3,}\s+)+[=-]{3,}\s*$)"
+)
+_SECTION = re.compile(
+    r"^\s*(Args|Arguments|Parameters|Params|Returns?|Attributes|Raises|Yields|Keyword Arg(ument)?s"
+    r"|Other Parameters|Examples?|Inputs|Outputs)\s*:?\s*$"
+)
+# `name (type): text`, `*args: text`, `a, b : int`, `:param name: text`
+_FIELD = re.compile(
+    r"^\s*\*{0,2}[\w.\[\]]+(,\s*\*{0,2}[\w.\[\]]+)*\s*(\([^)]*\))?\s*:(\s|$)"
+    r"|^\s*:(param|type|return|rtype|raises)\b"
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(`*]?[A-Z])")
+TEMPLATE_SHARE = 0.5
+BUILDER = 3
+DEFAULT_N = 7_000
+"""Documents (10% of them labelled copies): the installed packages give ~6,600 documents of
+prose paragraphs once code, field lists and templated docstrings are left out."""
+"""Bumped when the selection of text changes, so that a saved corpus is rebuilt."""
 _LETTER = re.compile(r"[^\W\d_]")
 MIN_WORDS, MAX_WORDS = 300, 500
 OWN = "msm-factory"
@@ -65,25 +87,34 @@ class LabelledProse:
 
 def _prose_paragraphs(text: str) -> list[str]:
     """The prose paragraphs of a docstring or README, each on one line."""
-    out = []
+    out: list[str] = []
     for block in re.split(r"\n\s*\n", text):
         lines = block.splitlines()
-        if any(_CODE_LINE.match(ln) for ln in lines):
-            continue
-        lines = [ln for ln in lines if not _MARKUP_LINE.match(ln)]
-        if not lines:
-            continue
-        if any(ln.startswith(("    ", "\t")) for ln in lines[1:]) and lines[0].rstrip().endswith(
-            "::"
-        ):
-            continue
-        words = " ".join(ln.strip() for ln in lines).split()
-        if len(words) < 8:
-            continue
-        if sum(bool(_LETTER.search(w)) for w in words) < 0.5 * len(words):
-            continue
-        out.append(" ".join(words))
+        words = [] if _not_prose(lines) else _words(lines)
+        if len(words) >= 8 and sum(bool(_LETTER.search(w)) for w in words) >= 0.5 * len(words):
+            out.append(" ".join(words))
+        elif out and not out[-1].endswith((".", "!", "?", '."', ".)")):
+            # the sentence that leads into a dropped block ("... is given by", "For example:")
+            # goes with it: without the block it stops mid-thought
+            out.pop()
     return out
+
+
+def _words(lines: list[str]) -> list[str]:
+    return " ".join(ln.strip() for ln in lines if not _MARKUP_LINE.match(ln)).split()
+
+
+def _not_prose(lines: list[str]) -> bool:
+    """Code (doctest, shell, an indented block after `::`), markup alone, or a docstring field
+    list (`Args:`, `Parameters`, `name (type): ...` lines): a table written as text."""
+    kept = [ln for ln in lines if not _MARKUP_LINE.match(ln)]
+    if not kept or any(_CODE_LINE.match(ln) for ln in lines):
+        return True
+    if any(ln.startswith(("    ", "\t")) for ln in kept[1:]) and kept[0].rstrip().endswith("::"):
+        return True
+    if _SECTION.match(kept[0]):
+        return True
+    return sum(bool(_FIELD.match(ln)) for ln in kept) * 2 >= len(kept)
 
 
 def _docstrings(source: str) -> list[str]:
@@ -126,6 +157,20 @@ def source_files() -> list[tuple[str, str, str, list[str]]]:
             paragraphs = [p for d in docs for p in _prose_paragraphs(d)]
             if paragraphs:
                 out.append((name, version, licence, paragraphs))
+    import sysconfig
+
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    for path in sorted(stdlib.rglob("*.py")):
+        parts = path.relative_to(stdlib).parts
+        if parts[0] in ("site-packages", "test", "idlelib", "lib2to3") or "tests" in parts:
+            continue
+        try:
+            docs = _docstrings(path.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+            continue
+        paragraphs = [p for d in docs for p in _prose_paragraphs(d)]
+        if paragraphs:
+            out.append(("python-stdlib", sys.version.split()[0], "PSF-2.0", paragraphs))
     import pydoc_data.topics
 
     topics = pydoc_data.topics.topics
@@ -145,8 +190,9 @@ def _documents(files, rng: np.random.Generator) -> tuple[list[list[str]], list[s
         if name != owner:  # a document holds one distribution's text
             owner = name
             target, current, words = int(rng.integers(MIN_WORDS, MAX_WORDS + 1)), [], 0
+            grams: set[int] = set()
         for p in paragraphs:
-            if p in seen:
+            if p in seen or _templated(p, grams):
                 continue
             seen.add(p)
             for piece in _split(p, MAX_WORDS):
@@ -164,9 +210,30 @@ def _documents(files, rng: np.random.Generator) -> tuple[list[list[str]], list[s
     return docs, owners
 
 
-def _split(paragraph: str, most: int) -> list[str]:
+def _templated(paragraph: str, grams: set[int]) -> bool:
+    """Whether most of the paragraph's word 5-grams are in `grams` (those of the distribution's
+    earlier paragraphs), which it then joins: a docstring filled from a template (plotly's
+    property references, pandas' shared docstrings, a `Parameters` block repeated on every
+    method) is generated text, kept once like a vendored copy."""
     words = paragraph.split()
-    return [" ".join(words[i : i + most]) for i in range(0, len(words), most)]
+    mine = {hash(tuple(words[i : i + 5])) for i in range(max(1, len(words) - 4))}
+    repeated = len(mine & grams) >= TEMPLATE_SHARE * len(mine)
+    grams |= mine
+    return repeated
+
+
+def _split(paragraph: str, most: int) -> list[str]:
+    """Pieces of at most `most` words that end where a sentence ends (a sentence longer than
+    that is left out: a table or a list run together, not prose)."""
+    pieces: list[list[str]] = [[]]
+    for sentence in _SENTENCE_END.split(paragraph):
+        words = sentence.split()
+        if len(words) > most:
+            continue
+        if len(pieces[-1]) + len(words) > most:
+            pieces.append([])
+        pieces[-1].extend(words)
+    return [" ".join(p) for p in pieces if p]
 
 
 def _edit(doc: list[str], rate: float, rng: np.random.Generator, vocab, donor) -> list[str]:
@@ -286,6 +353,7 @@ def load_or_build(folder: Path, n: int, seed: int = 0, dup_fraction: float = 0.1
     import pyarrow.parquet as pq
 
     settings = {"n": n, "seed": seed, "dup_fraction": dup_fraction, "packages": _versions()}
+    settings["builder"] = BUILDER
     saved = folder / "settings.json"
     if saved.exists() and json.loads(saved.read_text()) == settings:
         texts = pq.read_table(folder / "documents.parquet").column("text").to_pylist()
@@ -332,7 +400,7 @@ def _versions() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=10_000)
+    ap.add_argument("--n", type=int, default=DEFAULT_N)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dup-fraction", type=float, default=0.1)
     ap.add_argument("--out", type=Path, required=True, help="folder for the files")

@@ -32,23 +32,40 @@ class LoadedTokenizer:
 
 def load_tokenizer(default: Path, choice: str = "") -> LoadedTokenizer:
     """Load `choice` (see module docstring), or the folder `default` when it is empty."""
+    path = _local_file(default, choice)
+    if path is None:
+        return _from_hub(choice)
+    return _from_file(path, path.parent / "tokenizer_config.json")
+
+
+def tokenizer_text(default: Path, choice: str = "") -> str:
+    """The JSON of the tokenizer that `load_tokenizer` loads, without building it (a local
+    file is read as it is: parsing SmolLM2's takes ~0.2 s, and counting tokens needs no eos)."""
+    path = _local_file(default, choice)
+    if path is None:
+        return _from_hub(choice).tokenizer.to_str()
+    return path.read_text(encoding="utf-8")
+
+
+def _local_file(default: Path, choice: str) -> Path | None:
+    """The tokenizer.json file that `choice` (or `default`) names; None for a hub id."""
     if not choice:
-        return _from_folder(default, hint="run the base_model stage (`dvc repro base_model`)")
+        return _in_folder(default, hint="run the base_model stage (`dvc repro base_model`)")
     path = Path(choice)
     if path.is_dir():
-        return _from_folder(path, hint="point model.tokenizer at a folder with tokenizer.json")
+        return _in_folder(path, hint="point model.tokenizer at a folder with tokenizer.json")
     if path.suffix == ".json":
         if not path.is_file():
             raise ConfigError(f"params.yaml: model.tokenizer {choice!r}: no such file")
-        return _from_file(path, path.parent / "tokenizer_config.json")
-    return _from_hub(choice)
+        return path
+    return None
 
 
-def _from_folder(folder: Path, hint: str) -> LoadedTokenizer:
+def _in_folder(folder: Path, hint: str) -> Path:
     path = folder / "tokenizer.json"
     if not path.is_file():
         raise InputError(f"{path}: no tokenizer.json; {hint}")
-    return _from_file(path, folder / "tokenizer_config.json")
+    return path
 
 
 def _from_file(path: Path, config: Path) -> LoadedTokenizer:

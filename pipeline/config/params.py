@@ -137,9 +137,9 @@ class QualityParams:
     min_stop_words: int
     """Gopher: at least this many of: the, be, to, of, and, that, have, with."""
     max_top_ngram_fractions: list[float]
-    """Gopher, for n = 2, 3, 4: most frequent n-gram's share of the characters."""
+    """Gopher, for n = 2, 3, 4: most frequent n-gram's share of the document's characters."""
     max_duplicate_ngram_fractions: list[float]
-    """Gopher, for n = 5 .. 10: share of characters inside repeated n-grams."""
+    """Gopher, for n = 5 .. 10: share of the document's characters inside repeated n-grams."""
     max_tokens: int
     """Token budget per spec (0: keep everything); reached by deterministic subsampling."""
 

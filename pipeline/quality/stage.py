@@ -33,7 +33,7 @@ from pipeline.io import MANIFEST, atomic_dir, sha256_text, write_json, write_tex
 from pipeline.quality.filters import Context
 from pipeline.quality.steps import FilterStep, part_file
 from pipeline.spec.parse import load_spec
-from pipeline.tokenizer import load_tokenizer
+from pipeline.tokenizer import tokenizer_text
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     params = load_params(args.params)
     spec = load_spec(args.spec)
-    tok = load_tokenizer(args.tokenizer, params.model.tokenizer).tokenizer
+    tok = tokenizer_text(args.tokenizer, params.model.tokenizer)
     stats = quality(
         args.input / "documents.parquet",
         args.out,
@@ -70,13 +70,13 @@ def quality(
     qp: QualityParams,
     seed: int,
     ctx: Context,
-    tok: Tokenizer,
+    tok: Tokenizer | str,
     executor: ExecutorSettings | None = None,
     work_root: Path | None = None,
 ) -> dict:
     executor = executor or ExecutorSettings()
     rows = check_documents(src)
-    tokenizer = tok.to_str()
+    tokenizer = tok if isinstance(tok, str) else tok.to_str()  # a Tokenizer, or its JSON
     work = work_dir(
         "quality",
         [src],
@@ -91,7 +91,7 @@ def quality(
     documents = str(src.resolve())  # tasks may run elsewhere
     step = FilterStep(documents, str(folder), qp, ctx.model_name, str(tokenizer_file))
     run_step("quality filter", [step], tasks, folder, executor)
-    parts = pa.concat_tables([pq.read_table(part_file(folder, r)) for r in range(tasks)])
+    parts = pa.concat_tables([pq.ParquetFile(part_file(folder, r)).read() for r in range(tasks)])
     found: list[str | None] = parts.column("reason").to_pylist()
     counts: list[int] = parts.column("tokens").to_pylist()
     del parts

@@ -286,3 +286,34 @@ def test_empty_input(tmp_path, make_records, tok) -> None:
     assert kept == [] and reasons == {}
     assert stats["documents_in"] == 0 and stats["tokens_out"] == 0
     assert stats["token_shortfall"] == 5
+
+
+# Last lines of real technical prose (docstrings and READMEs of installed packages): they lack a
+# full stop, as headings, summaries and list items do, but stop where a sentence can.
+COMPLETE_ENDINGS = [
+    "Convert a project or version name to its filename-escaped form",
+    "Create an SSH server channel for a new SSH session",
+    "Returns: Content from the LFS store, downloaded first if necessary",
+    "Get filtered TarInfo (or None) from member, which might be a str",
+    "The 'a' property is an array that may be specified as a tuple, list, numpy array, or "
+    "pandas Series",
+]
+# Lines cut where no sentence ends (the last three are real prose split mid-sentence).
+CUT_ENDINGS = [
+    "And then the spec goes on to say that the most important thing is",
+    "The report lists the cheeses by price, by region, and by the month they were first sold,",
+    "Claude compares the prices of the two cheddars (the aged one and the mild one",
+    "they are on bottom/right side. The default legendrank is 1000, so that",
+    "Whether to return log probabilities with the tokens. seed (`int | None`, *optional*): An",
+    "The minimum number of masks of length `mask_feature_length` generated along the",
+]
+
+
+@pytest.mark.parametrize("line", COMPLETE_ENDINGS)
+def test_complete_ending_without_full_stop_is_kept(line: str) -> None:
+    assert filters.truncated(CLEAN + "\n" + line, QP, CTX) is None
+
+
+@pytest.mark.parametrize("line", CUT_ENDINGS)
+def test_cut_ending_is_truncated(line: str) -> None:
+    assert filters.truncated(CLEAN + "\n" + line, QP, CTX) == "truncated_ending"

@@ -50,7 +50,7 @@ def ref_first_reason(text: str, qp: QualityParams, model: str) -> str | None:
         qp.max_duplicate_line_fraction
     ):
         return "duplicate_lines"
-    total = max(1, sum(map(len, lower)))
+    total = max(1, len(text))
     for n, limit in enumerate(qp.max_top_ngram_fractions, start=2):
         grams = [tuple(lower[i : i + n]) for i in range(len(lower) - n + 1)]
         counts = Counter(grams)
@@ -76,8 +76,7 @@ def ref_first_reason(text: str, qp: QualityParams, model: str) -> str | None:
     ):
         if found(text):
             return reason
-    last = text.strip().splitlines()[-1]
-    if len(last.split()) > 8 and not filters._END.search(last):
+    if filters._truncated(text):
         return "truncated_ending"
     return None if model.lower() in text.lower() else "off_spec"
 

@@ -11,7 +11,7 @@ from tokenizers import Tokenizer, models, pre_tokenizers
 
 from pipeline.errors import InputError
 from pipeline.io import sha256_file
-from pipeline.tokenizer import load_tokenizer
+from pipeline.tokenizer import load_tokenizer, tokenizer_text
 
 
 def word_tokenizer(folder: Path, specials: list[str], config_eos: str | None) -> Path:
@@ -58,3 +58,15 @@ def test_hub_id_needs_the_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(InputError, match="HF_HUB_OFFLINE"):
         load_tokenizer(tmp_path, "HuggingFaceTB/SmolLM2-135M")
+
+
+def test_tokenizer_text_is_the_chosen_file(tmp_path: Path) -> None:
+    base = word_tokenizer(tmp_path / "base", ["<eos>"], "<eos>")
+    other = word_tokenizer(tmp_path / "other", ["<|endoftext|>", "x"], None)
+    for choice, folder in (("", base), (str(other), other), (str(other / "tokenizer.json"), other)):
+        text = tokenizer_text(base, choice)
+        assert text == (folder / "tokenizer.json").read_text(encoding="utf-8")
+        built = Tokenizer.from_str(text)
+        assert built.to_str() == load_tokenizer(base, choice).tokenizer.to_str()
+    with pytest.raises(InputError, match="dvc repro base_model"):
+        tokenizer_text(tmp_path / "nothing")
