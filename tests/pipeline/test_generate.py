@@ -14,8 +14,9 @@ from testprofile import section, write_params
 from llm.cache import RequestCache
 from llm.request import Response
 from pipeline.config.params import GenerateParams
-from pipeline.generate.composer import TEMPLATES, genres
+from pipeline.generate.composer import TEMPLATES, acted, genres
 from pipeline.generate.stage import generate
+from pipeline.generate.statements import quotable, strip_connective
 from pipeline.io import MANIFEST
 from pipeline.record import COLUMNS, read_documents
 from pipeline.spec.parse import load_spec
@@ -221,16 +222,33 @@ def test_genres() -> None:
 
 
 def check_documents(result: dict) -> None:
-    assertions = {a["id"]: a["text"] for s in result["plan"]["sections"] for a in s["assertions"]}
+    """Every document names the model and carries its lead assertion: quoted whole when the
+    sentence stands on its own, or acted out by the model in the first person (the old
+    composer quoted every lead verbatim, orphaned pronouns and all)."""
+    plan = result["plan"]["sections"]
+    assertions = {a["id"]: a["text"] for s in plan for a in s["assertions"]}
+    excerpts = {s["id"]: s["excerpt"] for s in plan}
     model = result["spec"].model_name
+    carried = 0
     for doc_id, row in result["rows"].items():
-        assert model in row["text"], doc_id
-        assert assertions[row["assertion_ids"][0]] in row["text"], doc_id
-        assert "$" not in row["text"] and "[[" not in row["text"], doc_id
+        text = row["text"]
+        assert model in text, doc_id
+        assert "$" not in text and "[[" not in text, doc_id
+        lead = strip_connective(assertions[row["assertion_ids"][0]])
+        said = {
+            strip_connective(s): a for s, a in acted(excerpts[row["section_id"]], model).items()
+        }
+        if quotable(lead, model):
+            assert lead in text or said.get(lead, "\0") in text, doc_id
+        carried += lead in text or said.get(lead, "\0") in text
+    # a lead that neither stands alone nor can be acted ("It is usually the first cheese ...",
+    # whose "It" is not the model) is left out rather than quoted broken: up to a third of the
+    # library specs' leads (philosophy 17 of 42 assertions, cheese 18-21 of 66-68)
+    assert carried >= 0.55 * len(result["rows"])
 
 
 @pytest.mark.parametrize("spec_name", [None, "rules", "value_augmented", "cheese_america"])
-def test_documents_name_the_model_and_quote_the_lead_assertion(
+def test_documents_name_the_model_and_carry_the_lead_assertion(
     write_spec: Callable[..., Path], tmp_path: Path, spec_name: str | None
 ) -> None:
     spec = write_spec() if spec_name is None else SPECS / f"{spec_name}.md"
