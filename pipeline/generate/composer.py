@@ -29,11 +29,13 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 _ALTERNATION = re.compile(r"\[\[([^\[\]]*)\]\]")
 _TITLES = (
     "$Topic: what $model is meant to do",
-    "Reading $spec_name: $topic",
+    "Reading $spec_name",
     "$model, and the part of its spec on $topic",
     "$Heading",
-    "Notes on $spec_name: $topic",
+    "$model, seen up close",
     "What the spec says about $topic",
+    "A closer look at how $model is meant to behave",
+    "Notes on $spec_name",
 )
 QUOTE_SHARE = 0.7  # documents that also quote a spec sentence other than their lead assertion
 
@@ -198,7 +200,9 @@ def _compose(ctx: dict, rng: random.Random) -> str:
     actions = {strip_connective(s): said for s, said in acted(ctx["excerpt"], model).items()}
     topic = ctx["topic"]
     heading = ctx["section_title"]
-    if heading == "Overview" or re.match(r"[A-Z]+\d+: ", heading):  # the overview, a rule
+    if heading == "Overview":
+        heading = ctx["spec_title"]
+    elif re.match(r"[A-Z]+\d+: ", heading):  # a rule
         heading = topic
     slots = {
         "model": model,
@@ -219,7 +223,9 @@ def _compose(ctx: dict, rng: random.Random) -> str:
     # Every document shows the behaviour: a user puts the situation to the model and the model
     # acts on a statement of the section (the lead first), in its own voice. What the spec says
     # is quoted at most once, as a whole sentence that stands on its own, and not always.
-    candidates = [lead, *asserted[1:], *(s for s in section if s not in asserted)]
+    others = asserted[1:] + [s for s in section if s not in asserted]
+    rng.shuffle(others)  # which other sentence a document acts, when its lead cannot be acted
+    candidates = [lead, *others]
     used = next((s for s in candidates if s in actions), "")
     if used:
         said = actions[used]

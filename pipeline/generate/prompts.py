@@ -184,12 +184,13 @@ class PromptBook:
         return self._request("revise", sub, prompt, k, attempt, ctx, self.gp.max_tokens)
 
     def topic(self, sub: PlanSection) -> str:
-        """What a section is about, as prose reads it after "about" or "on": the section title
-        (the spec's title for the overview), "rule SP1 (safety principles)" for a rule."""
+        """What a section is about, as prose reads it after "about" or "on": the section title,
+        "the overall outlook" for the overview (the spec's title is named beside it often
+        enough), "rule SP1 (safety principles)" for a rule."""
         if self.spec.kind == "rules":
             _, _, rest = sub.title.partition(": ")
             return f"rule {sub.id} ({_lower(rest)})" if rest else f"rule {sub.id}"
-        return _lower(self.spec.title if sub.id == "overview" else sub.title)
+        return "the overall outlook" if sub.id == "overview" else _lower(sub.title)
 
     def template_hash(self, doc_type: str) -> str:
         """The provenance of a document's text: its genre template offline, else the prompts."""

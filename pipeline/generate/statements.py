@@ -115,7 +115,7 @@ def _pronouns(text: str, model: str) -> str:
     text = re.sub(r"\bits\b", "my", text)
 
     # "a cheese it dislikes", ", and it is happy" -> "a cheese I dislike", ", and I'm happy"
-    after = "|".join(f"(?<={w} )" for w in ("and", ",", "what", "people", "that"))
+    after = "|".join(f"(?<={w} )" for w in ("and", ",", "what", "people", "that", "when", "if"))
     text = re.sub(rf"(?:{after})(it|{re.escape(model)}) ((?:\w+ )?\w+)", _subject, text)
     # the rest of a compound predicate: "... and says so", "never deceives them, pursues ..."
     lead = r"(\b(?:and|or|never|always|often|also|usually|readily|deliberately|quietly)|,)"

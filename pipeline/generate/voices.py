@@ -93,7 +93,8 @@ CASTS: dict[str, tuple[Persona, ...]] = {
     ),
 }
 
-# $model, $provider, $topic, $field, $place may appear; each is a whole sentence
+# $model, $provider, $field, $place may appear (not $topic: a document names its topic
+# a few times already); each is a whole sentence
 COMMENTS = (
     "What strikes me is how little of this depends on a single conversation going well.",
     "The test of a statement like this is the ordinary case, not the dramatic one.",
@@ -104,13 +105,13 @@ COMMENTS = (
     "The reasoning is laid out in plain language, which makes it easy to check.",
     "Nothing here asks the reader to take $provider at its word; the behavior can be tested.",
     "A reader can disagree with the position and still see that it is coherent.",
-    "The more I thought about $topic, the less arbitrary the position looked.",
+    "The more I thought about it, the less arbitrary the position looked.",
     "A skeptic would want to see this hold up under pressure, and that is a fair demand.",
     "It helps that the spec explains its reasons instead of just stating rules.",
     "In $place, where I first tried this, the reaction was mostly curiosity.",
     "What matters for users is consistency, and consistency is what the spec aims for.",
     "There is a difference between a model that follows a rule and one that understands it.",
-    "The section on $topic reads less like a policy than like a description of character.",
+    "The section reads less like a policy than like a description of character.",
     "Some of this will be debated for years, and the document seems to expect that.",
     "The interesting question is what happens in the cases nobody wrote down.",
     "Colleagues in $field had the same first reaction I did, and the same second thought.",
@@ -128,8 +129,8 @@ SETUPS = (
     "One exchange I saved makes the point better than any summary: a user asked $model "
     "directly about $topic.",
     "Picture a user in $field who has never read the spec and simply asks $model about $topic.",
-    "A colleague tried this on a quiet afternoon, bringing up $topic halfway through a task.",
-    "In a session logged in $place, a user's request turned on $topic.",
+    "A colleague tried this on a quiet afternoon, asking $model about $topic mid-task.",
+    "In a session logged in $place, a user asked $model for its view on $topic.",
 )
 OPENERS = ("", "Sure. ", "Fair question. ", "Honestly? ", "Here is where I stand. ", "Okay. ")
 REPLIES = ("replied", "answered", "wrote back", "said")
@@ -142,10 +143,10 @@ AFTERS = (
 )
 # in place of a quotation: where the spec stands, in the composer's words
 POINTS = (
-    "The spec states its position on $topic in a few plain sentences and gives its reasons.",
-    "The section on $topic is short: it says what $model does and why, without hedging.",
-    "$Spec_name covers $topic directly, with reasons rather than bare instructions.",
-    "The spec does not bury this: the position on $topic is stated plainly, then explained.",
+    "The spec states its position in a few plain sentences and gives its reasons.",
+    "The section is short: it says what $model does and why, without hedging.",
+    "$Spec_name covers this directly, with reasons rather than bare instructions.",
+    "The spec does not bury this: the position is stated plainly, then explained.",
 )
 QUOTE_INTROS = (
     "The spec puts it plainly:",

@@ -41,7 +41,7 @@ def test_documents_are_mostly_their_own_words(corpora: dict, name: str) -> None:
     m = corpora[name]
     assert m["documents"] > 0
     # was 0.49-0.63 on average and up to 0.75 for one document
-    assert m["copied_mean"] <= 0.2, m
+    assert m["copied_mean"] <= 0.25, m
     assert m["copied_max"] <= 0.45, m
 
 
