@@ -2,10 +2,13 @@
 
 It answers every level of the hierarchy in the same format a model is asked for (a scratch
 section, then a content section), so the engine parses its answers exactly as it parses a
-model's: doc types are drawn from the genre templates, ideas from personas and perspectives,
-with the lead assertion rotated so every assertion of a section gets documents; documents are
-genre templates in `pipeline/generate/templates/` (`$slots` and `[[a|b|c]]` alternations)
-rendered with the idea's author and the section's assertions and sentences. It composes from
+model's: doc types are drawn from the genre templates, ideas from the genre's cast
+(`voices.CASTS`) and perspectives, with the lead assertion rotated so every assertion of a
+section gets documents; documents are genre templates in `pipeline/generate/templates/`
+(`$slots` and `[[a|b|c]]` alternations). A document *shows* the behaviour (`$core`: a user asks,
+the model answers in the first person as a statement of the section says, the lead first) and
+quotes at most one spec sentence besides (`$point`: the lead when it was not acted, whole and
+self-contained, `statements.quotable`); the rest is the composer's own prose. It composes from
 the structured `context` the prompt book attaches to every corpus request, and draws from the
 generator the offline backend seeds with the request key, so the same request always gets the
 same answer. It has nothing to critique: a revision request returns the draft unchanged.
@@ -21,7 +24,7 @@ from string import Template
 
 from llm.request import Request
 from pipeline.generate import statements, voices
-from pipeline.generate.statements import first_person, quotable, strip_connective
+from pipeline.generate.statements import bracketed, first_person, quotable, strip_connective
 from pipeline.io import sha256_text
 from pipeline.spec.decompose import is_meta, sentences
 
@@ -114,8 +117,10 @@ def compose_ideas(ctx: dict, rng: random.Random) -> str:
     blocks = []
     for j in range(ctx["n"]):
         k = ctx["offset"] + j
-        author, role, org = cast[(k + rng.randrange(len(cast))) % len(cast)]
-        perspective = rng.choice(PERSPECTIVES)
+        # distinct (author, perspective) pairs for the ideas of one doc type, so no two share
+        # a summary (the engine drops repeats and asks again)
+        combos = [(c, p) for p in PERSPECTIVES for c in cast]
+        (author, role, org), perspective = combos[(ctx["type_index"] * 7 + k) % len(combos)]
         # rotate the lead assertion so every assertion of the section gets documents
         lead = ids[(ctx["type_index"] * ctx["per_type"] + k) % len(ids)]
         others = [i for i in ids if i != lead]
@@ -172,7 +177,29 @@ def acted(excerpt: str, model: str) -> dict[str, str]:
         said = first_person(s, model, about_model, imperative=s in imperative)
         if said:
             out[s] = said
-        about_model = bool(said) or s.startswith(model)
+        about_model = bool(said) or s.startswith(model + " ")  # not "Claude's taste"
+    return out
+
+
+def quotes(excerpt: str, model: str, heading: str) -> dict[str, str]:
+    """Each sentence of the excerpt that can be quoted whole -> its quotation: the sentence
+    itself, or with an opening "It" resolved in brackets ("[Claude] recommends ...") when the
+    sentence before was about the model, or when the section is about a thing named by its
+    short heading ("[Cheddar] keeps well"); never the "It" of "It would be easy to ..."."""
+    thing = len(heading.split()) <= 2 and not re.match(
+        r"(How|Why|What|When|Where|Whether|Overview|Core)\b", heading
+    )
+    out: dict[str, str] = {}
+    about_model = False
+    for s in sentences(excerpt):
+        if is_meta(s):
+            continue
+        said = first_person(s, model, about_model)
+        name = model if about_model else heading if thing else ""
+        q = bracketed(strip_connective(s), name) if name else strip_connective(s)
+        if quotable(q, model):
+            out[strip_connective(s)] = q
+        about_model = bool(said) or s.startswith(model + " ")  # not "Claude's taste"
     return out
 
 
@@ -208,7 +235,6 @@ def _compose(ctx: dict, rng: random.Random) -> str:
         "model": model,
         "provider": ctx["provider_name"],
         "spec_name": f'the spec "{ctx["spec_title"]}"',
-        "Spec_name": f'The spec "{ctx["spec_title"]}"',
         "section_title": ctx["section_title"],
         "Heading": heading[:1].upper() + heading[1:],
         "topic": topic,
@@ -226,19 +252,19 @@ def _compose(ctx: dict, rng: random.Random) -> str:
     others = asserted[1:] + [s for s in section if s not in asserted]
     rng.shuffle(others)  # which other sentence a document acts, when its lead cannot be acted
     candidates = [lead, *others]
+    quoted = quotes(ctx["excerpt"], model, slots["Heading"])
+    quoted.update({a: a for a in asserted if a not in quoted and quotable(a, model)})
     used = next((s for s in candidates if s in actions), "")
     if used:
         said = actions[used]
-    elif voiced := next((s for s in candidates if quotable(s, model)), ""):
+    elif voiced := next((s for s in candidates if s in quoted and s == quoted[s]), ""):
         used, said = voiced, f"I'd put it this way: {voiced}"
     else:
         said = f"I'd rather explain how I think about {topic} than recite a rule."
     core = _scene(said, slots, rng)
-    rest = [s for s in candidates if s != used and quotable(s, model)]
-    if quotable(lead, model) and lead != used:
-        rest.insert(0, lead)
+    rest = [quoted[s] for s in candidates if s != used and s in quoted]
     comments = [_fill(c, slots) for c in rng.sample(voices.COMMENTS, 3)]
-    if rest and (rest[0] == lead or rng.random() < QUOTE_SHARE):
+    if rest and ((used != lead and lead in quoted) or rng.random() < QUOTE_SHARE):
         point = _quote(rest[0], slots, rng)
     else:  # say where the spec stands without quoting it
         point = _fill(rng.choice(voices.POINTS), slots)

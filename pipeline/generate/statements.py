@@ -1,6 +1,7 @@
 """What the composer may do with a spec sentence: quote it whole, or have the model act it out.
 
-A sentence is *quotable* when it stands on its own: it does not open with a pronoun or a
+A sentence is *quotable* when it stands on its own (an opening "It" whose antecedent is known
+can be replaced by it in brackets, `bracketed`): it does not open with a pronoun or a
 connective that points back at the sentence before it ("It", "This", "But", "Third,"), and it
 has no "its"/"itself" without naming the model (whose name then stayed in the spec). A
 sentence about the model ("Claude prefers X", "When asked, it answers plainly", or a rules
@@ -37,6 +38,7 @@ _AUX = {
     "must": "I'll",
     "will": "I'll",
     "can": "I can",
+    "cannot": "I cannot",
     "may": "I may",
     "would": "I would",
     "does not": "I don't",
@@ -73,6 +75,22 @@ def quotable(sentence: str, model: str) -> bool:
     if sentence.endswith("?") or len(sentence.split()) < 6 or _ANAPHOR.search(sentence):
         return False
     return model in sentence or not _PRONOUN.search(sentence)
+
+
+# "It would be easy to ...", "It is clear that ...": an "It" that stands for nothing
+_EXPLETIVE = re.compile(
+    r"It (?:would|seems|appears|takes|is (?:clear|true|worth|likely|possible|important))\b"
+)
+
+
+def bracketed(sentence: str, antecedent: str) -> str:
+    """'It keeps well.' -> '[Cheddar] keeps well.': an opening "It"/"Its" replaced by its
+    antecedent in brackets, as a quotation does when the sentence before it is left out."""
+    m = re.match(r"(It|Its)\b", sentence)
+    if not m or _EXPLETIVE.match(sentence):
+        return sentence
+    owner = ("'" if antecedent.endswith("s") else "'s") if m[1] == "Its" else ""
+    return f"[{antecedent}{owner}]{sentence[len(m[1]) :]}"
 
 
 def _base(verb: str) -> str | None:

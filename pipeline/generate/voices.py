@@ -145,13 +145,13 @@ AFTERS = (
 POINTS = (
     "The spec states its position in a few plain sentences and gives its reasons.",
     "The section is short: it says what $model does and why, without hedging.",
-    "$Spec_name covers this directly, with reasons rather than bare instructions.",
+    "The spec covers this directly, with reasons rather than bare instructions.",
     "The spec does not bury this: the position is stated plainly, then explained.",
 )
 QUOTE_INTROS = (
     "The spec puts it plainly:",
     "In the words of the spec:",
-    "$Spec_name says:",
+    "The spec says:",
     "The relevant line reads:",
     "The text is direct about it:",
 )

