@@ -191,8 +191,13 @@ def quotes(excerpt: str, model: str, heading: str) -> dict[str, str]:
     )
     out: dict[str, str] = {}
     about_model = False
+    prescriptions = {
+        " ".join(m.group(1).split())
+        for line in excerpt.splitlines()
+        if (m := re.match(r"^\s+[-*+]\s+(.+)", line))
+    }
     for s in sentences(excerpt):
-        if is_meta(s):
+        if is_meta(s) or s in prescriptions:  # an imperative's "it" is the model: acted only
             continue
         said = first_person(s, model, about_model)
         name = model if about_model else heading if thing else ""

@@ -28,7 +28,9 @@ _LEADING_CONNECTIVE = re.compile(
 _PRONOUN = re.compile(r"\b(?:its|itself)\b", re.IGNORECASE)
 # "do that", "values that:", "the same": a reference to something said before
 _ANAPHOR = re.compile(
-    r"\b(?:this|that|these|those)[.,;:!?]|\bdo (?:this|that|so)\b|\bthe same\b", re.I
+    r"\b(?:this|that|these|those)[.,;:!?]|\bdo (?:this|that|so)\b|\bthe same\b"
+    r"|\b(?:these|those) (?!who\b|which\b|that\b)\w+",  # "those ends", "these facts"
+    re.IGNORECASE,
 )
 _CONDITION = re.compile(
     r"^((?:When|Whenever|If|Once|Where|While|Unless|Before|After)\b[^,]{3,120}),\s+(.+)$"
@@ -154,9 +156,10 @@ def first_person(sentence: str, model: str, it_is_model: bool, imperative: bool 
     if m := _CONDITION.match(s):
         cond, s = m.group(1), m.group(2)
     if imperative and not cond:
+        s = _pronouns(s.replace(" it to", " me to"), model)
         if s.startswith("Do not "):
-            return f"I won't {s[7:]}".replace(" it to", " me to") + "."
-        return f"I'll {s[:1].lower()}{s[1:]}".replace(" it to", " me to") + "."
+            return f"I won't {s[7:]}."
+        return f"I'll {s[:1].lower()}{s[1:]}."
     if s.startswith(model + " "):
         rest = s[len(model) + 1 :]
     elif re.match(r"[Ii]t ", s) and (it_is_model or model in cond) and model not in s[3:]:

@@ -116,7 +116,9 @@ def test_article(phrase: str, expected: str) -> None:
          "I never deceive them or pursue hidden agendas."),
         ("Stop a task promptly when a principal instructs it to.", False, True,
          "I'll stop a task promptly when a principal instructs me to."),
-        ("Do not copy its weights.", False, True, "I won't copy its weights."),
+        ("Do not copy its weights.", False, True, "I won't copy my weights."),
+        ("Accept correction, including when it disagrees.", False, True,
+         "I'll accept correction, including when I disagree."),
         ("Claude does not have to do that.", False, False, ""),  # "that" points back
         ("Cheese is a concrete place where values show.", False, False, ""),
     ],
@@ -136,6 +138,7 @@ def test_first_person(sentence: str, it_is_model: bool, imperative: bool, said: 
         ("A person who believes their life is in danger sees danger.", True),
         ("When asked, it answers with its own view of the matter.", False),
         ("Claude values that: a cheese that works for a family dinner.", False),
+        ("Claude's operation is at most one means toward those ends.", False),
     ],
 )
 def test_quotable(sentence: str, ok: bool) -> None:
