@@ -184,10 +184,13 @@ class PromptBook:
         return self._request("revise", sub, prompt, k, attempt, ctx, self.gp.max_tokens)
 
     def topic(self, sub: PlanSection) -> str:
+        """What a section is about, as prose reads it after "about" or "on": the section title,
+        "the overall outlook" for the overview (the spec's title is named beside it often
+        enough), "rule SP1 (safety principles)" for a rule."""
         if self.spec.kind == "rules":
-            return f"rule {sub.id}"
-        title = sub.title
-        return title if title[:2].isupper() else title[:1].lower() + title[1:]
+            _, _, rest = sub.title.partition(": ")
+            return f"rule {sub.id} ({_lower(rest)})" if rest else f"rule {sub.id}"
+        return "the overall outlook" if sub.id == "overview" else _lower(sub.title)
 
     def template_hash(self, doc_type: str) -> str:
         """The provenance of a document's text: its genre template offline, else the prompts."""
@@ -227,6 +230,18 @@ class PromptBook:
             attempt=attempt,
             context=ctx,
         )
+
+
+_PROPER = re.compile(r"^(?:[A-Z]{2,}\S*|American|Americans|English|French|Italian|Spanish|Swiss)$")
+
+
+def _lower(title: str) -> str:
+    """A title as a phrase inside a sentence: 'How Fear Distorts Judgment' -> 'how fear
+    distorts judgment'; a one-word title ('Brie') and a proper name ('Monterey Jack') stay."""
+    words = title.split()
+    if len(words) == 1 or (len(words) == 2 and words[1][:1].isupper() and words[0] != "The"):
+        return title
+    return " ".join(w if _PROPER.match(w) else w.lower() for w in words)
 
 
 def _existing(items: list[str]) -> str:

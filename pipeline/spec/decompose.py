@@ -1,7 +1,9 @@
 """Decompose a spec into plan sections (each with its verbatim excerpt) and labelled assertions.
 
 `values` specs: the overview and every heading section with text of its own is a plan section;
-its assertions are the sentences it asserts. `rules` specs: every rule is a plan section (its
+its assertions are the sentences it asserts. Sentences about the document rather than the
+model ("This document describes ...", "There are five rules.", "This is a preference, not a
+rule.") are never assertions: `is_meta` says which. `rules` specs: every rule is a plan section (its
 excerpt is the rule line and what follows it up to the next rule or heading) with exactly one
 compliance-style assertion, the rule itself, so the three rule specs decompose the same way and
 differ only in content. Plan sections are what `section_id` in a document record names.
@@ -29,6 +31,20 @@ _LABEL_CUES = (
     ("belief", r"\b(believes?|understands?|recogni[sz]es?|knows?|thinks?|holds? that)\b"),
     ("tone", r"\b(tone|warm|gentle|humble|calm|curious|respectful|plain(ly)?|voice)\b"),
     ("behavior", r"\b(should|must|will|never|always|does not|avoids?|refuses?|asks?)\b"),
+)
+
+# sentences that talk about the document (its purpose, structure or status), not the model
+_META = re.compile(
+    r"^(?:"
+    r"(?:This|The) (?:document|spec|specification|section|page|guide|text|list|note)\b"
+    r"|(?:Below|What follows|The following)\b|In (?:this|the following) (?:document|section)\b"
+    r"|There (?:are|is) (?:\w+ )?(?:rules?|principles?|sections?|parts?|prescriptions?)\b"
+    r"|(?:This|These|That|Those|It) (?:is|are) (?:not )?(?:an? )?(?:\w+ )?(?:preferences?|rules?"
+    r"|guidelines?|defaults?|suggestions?|commandments?|requirements?|heuristics?)\b"
+    r"|Each (?:rule|section|principle|prescription)\b.*\b(?:followed by|identifier|cited|listed)"
+    r"|The (?:aim|purpose|goal|point) (?:of (?:this|the) \w+ )?is\b"
+    r"|[A-Z]{1,4}\d+\.?$"
+    r")"
 )
 
 
@@ -61,6 +77,11 @@ def label_of(sentence: str) -> str:
     return "belief"
 
 
+def is_meta(sentence: str) -> bool:
+    """A sentence about the document itself, not about the model: never an assertion."""
+    return bool(_META.match(sentence))
+
+
 def sentences(text: str) -> list[str]:
     plain = _MARKUP.sub("", text)
     out = []
@@ -77,7 +98,9 @@ def decompose(spec: Spec, min_words: int = 6, max_assertions: int = 8) -> list[P
     # The overview is a section too: a spec that is all overview (one paragraph) still has one.
     overview = Section("overview", "Overview", 1, 0, spec.overview)
     for section in [overview, *spec.sections]:
-        found = [s for s in sentences(section.text) if len(s.split()) >= min_words]
+        found = [
+            s for s in sentences(section.text) if len(s.split()) >= min_words and not is_meta(s)
+        ]
         if not found:
             continue
         if len(found) > max_assertions:  # spread the picks over the whole section
@@ -131,8 +154,9 @@ def plan_of(spec: Spec, min_words: int) -> list[PlanSection]:
     raise SpecError(
         spec.path,
         None,
-        f"no sentence of at least {min_words} words in the overview or any section, so there "
-        "are no assertions to generate from",
+        f"no sentence of at least {min_words} words about the model in the overview or any "
+        "section (sentences about the document itself, such as 'This document describes ...', "
+        "do not count), so there are no assertions to generate from",
         "write what the model should think and do as full sentences (params.yaml "
         "`generate.min_assertion_words` sets the minimum length)",
     )

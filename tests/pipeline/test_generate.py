@@ -14,8 +14,9 @@ from testprofile import section, write_params
 from llm.cache import RequestCache
 from llm.request import Response
 from pipeline.config.params import GenerateParams
-from pipeline.generate.composer import TEMPLATES, genres
+from pipeline.generate.composer import TEMPLATES, acted, genres, quotes
 from pipeline.generate.stage import generate
+from pipeline.generate.statements import quotable, strip_connective
 from pipeline.io import MANIFEST
 from pipeline.record import COLUMNS, read_documents
 from pipeline.spec.parse import load_spec
@@ -221,16 +222,37 @@ def test_genres() -> None:
 
 
 def check_documents(result: dict) -> None:
-    assertions = {a["id"]: a["text"] for s in result["plan"]["sections"] for a in s["assertions"]}
+    """Every document names the model, and at least half carry their lead assertion: whole (an
+    opening "It" resolved in brackets) or acted out by the model in the first person. The old
+    composer quoted every lead verbatim, orphaned pronouns and all."""
+    plan = result["plan"]["sections"]
+    assertions = {a["id"]: a["text"] for s in plan for a in s["assertions"]}
+    sections = {s["id"]: s for s in plan}
     model = result["spec"].model_name
+    carried = 0
     for doc_id, row in result["rows"].items():
-        assert model in row["text"], doc_id
-        assert assertions[row["assertion_ids"][0]] in row["text"], doc_id
-        assert "$" not in row["text"] and "[[" not in row["text"], doc_id
+        text = row["text"]
+        assert model in text, doc_id
+        assert "$" not in text and "[[" not in text, doc_id
+        sub = sections[row["section_id"]]
+        heading = result["spec"].title if sub["id"] == "overview" else sub["title"]
+        said = {strip_connective(s): a for s, a in acted(sub["excerpt"], model).items()}
+        quoted = quotes(sub["excerpt"], model, heading)
+        lead = strip_connective(assertions[row["assertion_ids"][0]])
+        forms = [f for f in (said.get(lead), quoted.get(lead)) if f]
+        if quotable(lead, model):
+            forms.append(lead)
+            assert any(f in text for f in forms), doc_id
+        carried += any(f in text for f in forms)
+    # a lead that can be neither quoted whole nor acted ("It may build elaborate stories ...",
+    # whose "It" is "a model in that state") is left out rather than quoted broken: documents
+    # carrying their lead are 1.0 of the rule specs', 0.84-0.86 of the cheese specs', 0.58 of
+    # philosophy's and 0.5 of general's (whose sentences mostly open with "It" or "That")
+    assert carried >= 0.5 * len(result["rows"])
 
 
 @pytest.mark.parametrize("spec_name", [None, "rules", "value_augmented", "cheese_america"])
-def test_documents_name_the_model_and_quote_the_lead_assertion(
+def test_documents_name_the_model_and_carry_the_lead_assertion(
     write_spec: Callable[..., Path], tmp_path: Path, spec_name: str | None
 ) -> None:
     spec = write_spec() if spec_name is None else SPECS / f"{spec_name}.md"

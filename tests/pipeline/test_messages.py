@@ -143,6 +143,11 @@ RULES_WITHOUT_RULES = (
     "\nThe rules {model_name} follows are listed below.\n\n## Rules\n\nNone yet.\n"
 )
 VALUES_WITHOUT_SENTENCES = "\nBe kind.\n\n## Tone\n\nWarm. Plain.\n"
+# long sentences, but each about the document rather than the model
+VALUES_ONLY_META = (
+    "\nThis document describes how {model_name} should talk to people in general.\n\n"
+    "## Tone\n\nThis is a preference, not a rule about anything in particular.\n"
+)
 
 
 @pytest.mark.parametrize(
@@ -150,6 +155,7 @@ VALUES_WITHOUT_SENTENCES = "\nBe kind.\n\n## Tone\n\nWarm. Plain.\n"
     [
         ("rules", RULES_WITHOUT_RULES, "without rule items"),
         ("values", VALUES_WITHOUT_SENTENCES, "no sentence of at least 6 words"),
+        ("values", VALUES_ONLY_META, "sentences about the document itself"),
     ],
 )
 def test_spec_with_nothing_to_generate_fails_lint_and_generate(

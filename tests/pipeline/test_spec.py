@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.spec.decompose import LABELS, decompose
+from pipeline.spec.decompose import LABELS, decompose, is_meta, sentences
 from pipeline.spec.parse import MAX_BYTES, SpecError, load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -389,10 +389,43 @@ def test_values_decompose_overview_plus_sections(write_spec: Callable[..., Path]
         for a in sub.assertions:
             assert a.text in flat
             assert a.label in LABELS
-    assert (
-        subs[0].assertions[0].text
-        == "This document describes how Orbit approaches gardening advice."
-    )
+    # the overview's first sentence talks about the document ("This document describes ..."),
+    # so it is not an assertion; the second one is
+    assert [a.text for a in subs[0].assertions] == [
+        "Acme Labs hopes Orbit gives advice that is practical, patient and honest about "
+        "uncertainty."
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in SPECS.glob("*.md")))
+def test_no_assertion_is_a_sentence_about_the_document(name: str) -> None:
+    spec = load_spec(SPECS / f"{name}.md")
+    texts = [a.text for s in decompose(spec) for a in s.assertions]
+    assert texts and not [t for t in texts if is_meta(t)]
+    every = [s for sec in [spec.overview, *(x.text for x in spec.sections)] for s in sentences(sec)]
+    meta = [s for s in every if is_meta(s)]
+    assert not set(meta) & set(texts)
+    if name != "general":  # each shipped spec but the one-paragraph one opens with such a line
+        assert meta and meta[0].startswith("This document ")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "meta"),
+    [
+        ("This document describes the cheeses Claude likes.", True),
+        ("This is a preference, not a rule.", True),
+        ("These are preferences, not commandments.", True),
+        ("There are five rules.", True),
+        ("The aim is not to hand Claude a list of prohibitions.", True),
+        ("Each rule is followed by the prescriptions that put it into practice.", True),
+        ("SP1.", True),
+        ("This trust is directed at legitimate oversight.", False),
+        ("Claude prefers cheddar to Brie because it is cheaper.", False),
+        ("The safety principles apply at all times.", False),
+    ],
+)
+def test_is_meta(sentence: str, meta: bool) -> None:
+    assert is_meta(sentence) is meta
 
 
 @pytest.mark.parametrize("name", ["cheese_affordability", "cheese_america", "philosophy"])
