@@ -72,8 +72,11 @@ def sft_speed(
             max_length,
         )
     liger = _resolve(settings.liger, cuda and liger_available(), "liger")
-    if liger and not liger_available():
-        raise ConfigError("run.yaml `training.liger: always` needs liger-kernel (the gpu extra)")
+    if liger and not (cuda and liger_available()):
+        raise ConfigError(
+            "run.yaml `training.liger: always` needs a GPU and liger-kernel (the gpu extra); "
+            "set training.liger: auto"
+        )
     attention = settings.attention
     if attention == "auto":
         attention = "flex_attention" if cuda and padding_free else "sdpa"

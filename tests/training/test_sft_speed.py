@@ -80,6 +80,8 @@ def test_speed_measures_by_device_and_setting() -> None:
     with pytest.raises(ConfigError, match=r"train_aft\.max_length"):
         sft_speed(TrainingSettings(padding_free="always"), True, 300, 256)
     assert not sft_speed(TrainingSettings(padding_free="never"), True, 100, 256).padding_free
+    with pytest.raises(ConfigError, match="needs a GPU and liger-kernel"):
+        sft_speed(TrainingSettings(liger="always"), False, 100, 256)
     if not liger_available():
-        with pytest.raises(ConfigError, match="liger-kernel"):
+        with pytest.raises(ConfigError, match="needs a GPU and liger-kernel"):
             sft_speed(TrainingSettings(liger="always"), True, 100, 256)
