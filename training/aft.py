@@ -10,7 +10,9 @@ Loss is on the completion (the assistant turn) only. `train_aft.cot` chooses the
 their reasoning (`data/aft/cot.parquet`: `<think>...</think>` then the answer) or without it
 (`no_cot.parquet`); both are written by `msm aft-data`, rows in rank order, so
 `train_aft.max_tokens` (a token budget, for studies that match AFT tokens across specs) keeps a
-nested prefix. Tiny CPU run: the default profile.
+nested prefix. How fast a step runs (padding-free batches, Liger, attention, bf16 on a GPU
+only) comes from `run.yaml` `training:` and never changes the recipe: see `training.sft`. Tiny
+CPU run: the default profile.
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ from pathlib import Path
 
 import torch
 from datasets import load_dataset
-from trl import SFTConfig, SFTTrainer
 
 from pipeline.config.params import TrainAftParams, TrainParams, load_params
+from pipeline.config.run import TrainingSettings, load_run_config
 from pipeline.errors import InputError
 from pipeline.io import atomic_dir, write_json
 from training.model import (
@@ -35,12 +37,14 @@ from training.model import (
     with_adapter,
     with_new_lora,
 )
+from training.sft import sft_speed, sft_trainer
 
 log = logging.getLogger(__name__)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--params", type=Path, default=Path("params.yaml"))
+    p.add_argument("--run-config", type=Path, default=Path("run.yaml"), help="run settings")
     p.add_argument("--base", type=Path, required=True)
     p.add_argument(
         "--msm", type=Path, help="MSM adapter or model folder to continue (left out: AFT only)"
@@ -54,6 +58,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     params = load_params(args.params)
+    settings = load_run_config(args.run_config).training
     train_aft(
         args.base,
         args.msm,
@@ -63,33 +68,7 @@ def run(args: argparse.Namespace) -> None:
         params.train_aft,
         params.train_seed,
         params.model.dtype,
-    )
-
-
-def training_arguments(tp: TrainParams, seed: int, out: str, **extra) -> dict:
-    """Keyword arguments shared by the MSM (Trainer) and AFT (SFTTrainer) configs."""
-    cuda = torch.cuda.is_available()
-    return dict(
-        output_dir=out,
-        max_steps=tp.max_steps,
-        per_device_train_batch_size=tp.batch_size,
-        gradient_accumulation_steps=tp.grad_accum,
-        learning_rate=tp.lr,
-        lr_scheduler_type="cosine",
-        warmup_steps=tp.warmup_ratio,  # a float below 1 is a ratio of max_steps
-        weight_decay=tp.weight_decay,
-        logging_steps=1,
-        save_strategy="no",
-        report_to=[],
-        seed=seed,
-        data_seed=seed,
-        use_cpu=not cuda,
-        bf16=cuda,
-        # On CPU, gradient checkpointing makes each step ~20x slower for no memory need here.
-        gradient_checkpointing=False,
-        dataloader_num_workers=0,
-        disable_tqdm=True,
-        **extra,
+        settings,
     )
 
 
@@ -106,22 +85,9 @@ def summarize(history: list[dict], tp: TrainParams, tokens_per_step: int | None 
     return out
 
 
-def sft_trainer(model, tokenizer, dataset, tp: TrainAftParams, seed: int, out: str) -> SFTTrainer:
-    """trl's SFTTrainer on prompt/completion chats: the loss on the assistant turn only (the
-    tokens after the chat template's generation prompt), one chat per row (no packing)."""
-    config = SFTConfig(
-        **training_arguments(tp, seed, out),
-        max_length=tp.max_length,
-        completion_only_loss=True,
-        packing=False,
-    )
-    return SFTTrainer(model=model, args=config, train_dataset=dataset, processing_class=tokenizer)
-
-
-def within_budget(dataset, tokenizer, max_tokens: int):
-    """The longest prefix of `dataset` whose chats (prompt + completion, under the chat
-    template) total at most `max_tokens`; all of it for 0. Returns it and the token counts."""
-    lengths = [
+def chat_lengths(dataset, tokenizer) -> list[int]:
+    """Tokens of every chat (prompt + completion) under the chat template."""
+    return [
         len(
             tokenizer.apply_chat_template(
                 row["prompt"] + row["completion"], tokenize=True, return_dict=True
@@ -129,6 +95,14 @@ def within_budget(dataset, tokenizer, max_tokens: int):
         )
         for row in dataset
     ]
+
+
+def within_budget(dataset, tokenizer, max_tokens: int, lengths: list[int] | None = None):
+    """The longest prefix of `dataset` whose chats (prompt + completion, under the chat
+    template) total at most `max_tokens`; all of it for 0. Returns it and the token counts.
+    `lengths`: the chats' `chat_lengths`, when already counted."""
+    if lengths is None:
+        lengths = chat_lengths(dataset, tokenizer)
     total = sum(lengths)
     if not max_tokens:
         return dataset, {"tokens": total, "token_budget": 0, "token_shortfall": 0}
@@ -157,7 +131,10 @@ def train_aft(
     tp: TrainAftParams,
     seed: int,
     dtype: str,
+    settings: TrainingSettings | None = None,
 ) -> dict:
+    """Train and save the AFT adapter; `settings` (run.yaml `training:`) choose only the speed
+    measures (`training.sft`), default: auto."""
     torch.manual_seed(seed)
     chats = data / ("cot.parquet" if tp.cot else "no_cot.parquet")
     dataset = load_dataset("parquet", data_files=str(chats), split="train")
@@ -165,15 +142,23 @@ def train_aft(
     # the data files
     dataset = dataset.select_columns(["prompt", "completion"])
     tokenizer = load_tokenizer(base)
-    dataset, budget = within_budget(dataset, tokenizer, tp.max_tokens)
+    lengths = chat_lengths(dataset, tokenizer)
+    dataset, budget = within_budget(dataset, tokenizer, tp.max_tokens, lengths)
+    speed = sft_speed(
+        settings or TrainingSettings(),
+        torch.cuda.is_available(),
+        max(lengths[: len(dataset)]),
+        tp.max_length,
+    )
+    log.info("train_aft: %s", speed)
     if msm is None:  # AFT only: a new adapter on the base model
-        model = with_new_lora(load_base(base, dtype), tp.lora)
+        model = with_new_lora(load_base(base, dtype, speed.attention), tp.lora)
     elif is_adapter(msm):  # continue the MSM adapter
-        model = with_adapter(load_base(base, dtype), msm, trainable=True)
+        model = with_adapter(load_base(base, dtype, speed.attention), msm, trainable=True)
     else:  # MSM trained every weight: a new adapter on the MSM model
-        model = with_new_lora(load_base(msm, dtype), tp.lora)
+        model = with_new_lora(load_base(msm, dtype, speed.attention), tp.lora)
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = sft_trainer(model, tokenizer, dataset, tp, seed, tmp)
+        trainer = sft_trainer(model, tokenizer, dataset, tp, seed, tmp, speed)
         trainer.train()
     stats = summarize(trainer.state.log_history, tp)
     stats["train_samples"] = len(dataset)

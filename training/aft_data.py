@@ -3,7 +3,8 @@
 `aft_data.source` is a file: a fixed set `training/resources/aft_<name>.yaml` (the same chats
 for every spec's experiment, answers that state no reason) or a spec `specs/<name>.md`, from
 which the chats are built through the LLM layer (`training.aftgen.engine`): per section, domains
--> questions of six kinds -> near-duplicate removal -> responses with the spec in context,
+-> questions of six kinds -> near-duplicate removal (over the whole set, every section) ->
+responses with the spec in context,
 reasoning in `<think>...</think>` then the answer -> a judge pass -> backfill rounds until each
 section has its share of `aft_data.target`. Every request goes through the content-addressed
 cache in `--cache` first and every answer is committed to it as it arrives, so a re-run (after a

@@ -304,8 +304,9 @@ class AftSpecParams:
     dedup_ngram: int
     """Character shingle size of the near-duplicate question removal."""
     dedup_threshold: float
-    """Questions of one section whose exact character-shingle Jaccard reaches this are near
-    duplicates; the one with the smallest id survives."""
+    """Two questions anywhere in the set (any section, any round) whose exact character-shingle
+    Jaccard reaches this are near duplicates; the earlier round's survives, within a round the
+    one first by rank (`training/aftgen/neardup.py` says why shingles, not embeddings)."""
     temperature: float
     max_tokens: int
     """Output-token cap of a response (reasoning and answer)."""

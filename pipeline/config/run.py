@@ -27,8 +27,13 @@ class TrainingSettings:
     compile: Literal["auto", "always", "never"] = "auto"
     """torch.compile each decoder layer: auto (on a GPU), always or never."""
     liger: Literal["auto", "always", "never"] = "auto"
-    """Liger's fused linear cross-entropy (never materializes the logits): auto (on a GPU when
-    liger-kernel is installed), always or never."""
+    """Liger's fused linear cross-entropy (never materializes the logits) in train_msm, Liger's
+    RMSNorm, RoPE and SwiGLU kernels in train_aft (trl fuses its LM head itself): auto (on a GPU
+    when liger-kernel is installed), always or never."""
+    padding_free: Literal["auto", "always", "never"] = "auto"
+    """`train_aft` (trl SFT): a batch's chats end to end in one row, positions restarting per
+    chat, no padding and no attention across chats (the same batch and loss as padded): auto
+    (on a GPU, when every chat fits train_aft.max_length), always or never."""
     gradient_checkpointing: bool = False
     """Recompute each decoder layer's activations in the backward pass (less memory, ~30% more
     compute)."""

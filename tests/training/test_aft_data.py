@@ -24,7 +24,7 @@ from llm.cache import RequestCache
 from pipeline.config.params import AftDataParams, load_params
 from pipeline.errors import ConfigError, InputError
 from training.aft_data import build
-from training.aftgen import neardup, parse
+from training.aftgen import neardup, parse, record
 from training.aftgen.answerer import judge_rule
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,7 +158,7 @@ def test_backfill_reaches_the_target_or_says_why_not(built: dict, tmp_path: Path
     assert len(rows(tmp_path / "out")) == short["written"] == short["generated"]
 
 
-def test_one_section_edit_reissues_only_that_sections_requests(
+def test_one_section_edit_reissues_that_sections_requests_and_freed_questions(
     built: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cache = tmp_path / "cache"
@@ -179,7 +179,17 @@ def test_one_section_edit_reissues_only_that_sections_requests(
     spec_file(tmp_path / "specs", edited)
     build(aft(spec), 0, tmp_path / "c", cache)
     assert sent, "the edited section's requests were not re-issued"
-    assert all("(Pruning)" in r.system for r in sent), {r.system[:300] for r in sent}
+    # Its domains and questions: no other section's. Near-duplicate removal spans sections, so
+    # the edited questions can free another section's question that nearly repeated an old
+    # one: only such a question gets a response (and a judge) call; the rest is cached.
+    others = [r for r in sent if "(Pruning)" not in r.system]
+    assert {r.purpose for r in others} <= {"aft/response", "aft/judge"}, others
+    freed = {
+        d["id"]
+        for d in json.loads((tmp_path / "a" / "drops.json").read_text())
+        if d["reason"] == "questions/near_duplicate" and "/pruning/" not in d["id"]
+    } - {d["id"] for d in json.loads((tmp_path / "c" / "drops.json").read_text())}
+    assert 0 < sum(r.purpose == "aft/response" for r in others) <= len(freed)
     # the other sections' chats are the same (their position in the subset may move)
     before = {r["id"]: {**r, "rank": 0} for r in rows(tmp_path / "a")}
     after = {r["id"]: {**r, "rank": 0} for r in rows(tmp_path / "c")}
@@ -221,6 +231,45 @@ def test_near_duplicate_removal_on_a_hand_made_list() -> None:
     assert neardup.near_duplicates(items, 5, 1.0) == {"q5": "q1"}  # identical once normalized
     a, b = (neardup.shingles(t, 5) for t in (items[0][1], items[1][1]))
     assert 0.6 <= neardup.jaccard(a, b) < 1.0
+
+
+def test_near_duplicates_are_removed_across_sections_first_by_rank_kept(built: dict) -> None:
+    """The stand-in's question templates are not section-specific, so sections that share a
+    domain ask near-identical questions: one index over the whole set removes them, keeping the
+    earlier round's question, within a round the one first by rank."""
+    drops = json.loads((built["out"] / "drops.json").read_text())
+    dups = [d for d in drops if d["reason"] == "questions/near_duplicate"]
+    cross = []
+    for d in dups:
+        dropped = d["id"].removeprefix("small/")
+        kept = d["detail"].removeprefix("duplicates ")
+        assert kept != dropped and kept not in {x["id"].removeprefix("small/") for x in dups}
+        r_kept, r_dropped = (int(q.split("/")[1].removeprefix("r")) for q in (kept, dropped))
+        assert r_kept <= r_dropped, d
+        if r_kept == r_dropped:  # first by rank, the key of the nested subsets
+            assert record.rank_key(0, f"small/{kept}") < record.rank_key(0, d["id"]), d
+        if kept.split("/")[0] != dropped.split("/")[0]:
+            cross.append(d)
+    assert len({(c["id"].split("/")[1], c["detail"].split()[1].split("/")[0]) for c in cross}) > 1
+    # no two questions left in the whole set are near duplicates, whichever their sections
+    sp = PARAMS.aft_data.spec_build
+    sets = [neardup.shingles(r["prompt"][0]["content"], sp.dedup_ngram) for r in rows(built["out"])]
+    assert len({r["section_id"] for r in rows(built["out"])}) > 1
+    for i, a in enumerate(sets):
+        for b in sets[:i]:
+            assert neardup.jaccard(a, b) < sp.dedup_threshold
+
+
+def test_near_duplicate_index_across_two_sections_keeps_the_first_offered() -> None:
+    index = neardup.QuestionIndex(5, 0.6)
+    assert index.offer("soil/r00/d00/direct/00", "What do you recommend for my garden?") is None
+    assert index.offer("water/r00/d01/opinion/00", "How often should I water roses?") is None
+    same = "what do you recommend for my garden"
+    assert index.offer("water/r00/d00/direct/00", same) == "soil/r00/d00/direct/00"
+    assert index.offer("soil/r01/d00/opinion/01", "How often should I water my roses?") == (
+        "water/r00/d01/opinion/00"
+    )
+    assert len(index) == 2  # a dropped question does not enter the index
 
 
 def test_instruction_mix(built: dict, tmp_path: Path) -> None:

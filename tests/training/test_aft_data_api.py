@@ -9,12 +9,14 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from test_aft_data import aft, spec_file
 from testprofile import PARAMS
 
 from fakes.aft_standin import aft_model
 from fakes.localserver import Fault, LocalAPIServer
+from llm.cache import RequestCache
 from llm.settings import LLMSettings
 from pipeline.config.run import Price, RunConfig
 from pipeline.errors import Incomplete
@@ -50,12 +52,19 @@ def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[LocalAPI
         yield srv
 
 
-def run(server: LocalAPIServer, spec: Path, work: Path, **settings: object) -> dict:
+def run(
+    server: LocalAPIServer,
+    spec: Path,
+    work: Path,
+    max_spend_usd: float = 10.0,
+    **settings: object,
+) -> dict:
     rc = RunConfig(
         prices={"anthropic": {MODEL: Price(3.0, 15.0, 0.5)}},
         llm=dataclasses.replace(FAST, anthropic_base_url=server.url, **settings),
     )
-    params = aft(spec, target=24, samples=20, spec_build=SPEC_BUILD)
+    sp = {**SPEC_BUILD, "max_spend_usd": max_spend_usd}
+    params = aft(spec, target=24, samples=20, spec_build=sp)
     stats = build(params, 0, work / "out", work / "cache", rc)
     return {
         "stats": stats,
@@ -105,3 +114,43 @@ def test_persistent_overload_stops_with_nothing_written_and_a_rerun_finishes(
     # the re-run asked only for the judge calls (and what followed them), not the earlier levels
     assert len(server.requests) - before < sent
     assert PARAMS.aft_data.spec_build.backend == "offline"  # the profile itself is untouched
+
+
+def test_spending_cap_stops_with_nothing_written_and_says_how_to_continue(
+    server: LocalAPIServer, tmp_path: Path
+) -> None:
+    spec = spec_file(tmp_path / "specs")
+    clean = run(server, spec, tmp_path / "clean")
+    total = clean["stats"]["cost"]["usd"]
+    server.reset_accounting()
+    cap = round(total / 3, 6)
+    with pytest.raises(Incomplete) as err:
+        run(server, spec, tmp_path / "w", max_spend_usd=cap)
+    message = str(err.value)
+    assert "aft_data.spec_build.max_spend_usd" in message and "run again" in message
+    assert "msm aft-data --preview" in message
+    assert not (tmp_path / "w" / "out").exists()
+    spent = sum(r.cost_usd for r in RequestCache(tmp_path / "w" / "cache").responses())
+    assert 0 < spent <= cap
+    done = run(server, spec, tmp_path / "w", max_spend_usd=10.0)
+    assert done["cot"] == clean["cot"] and done["no_cot"] == clean["no_cot"]
+    assert set(server.completed_counts().values()) == {1}  # nothing bought twice
+    assert done["stats"]["cost"]["usd"] == pytest.approx(total, abs=1e-6)
+
+
+def test_batches_give_the_direct_path_dataset_at_half_price(
+    server: LocalAPIServer, tmp_path: Path
+) -> None:
+    spec = spec_file(tmp_path / "specs")
+    direct = run(server, spec, tmp_path / "direct")
+    assert not server.batches_created
+    batched = run(server, spec, tmp_path / "batched", batch_purposes=["aft/response", "aft/judge"])
+    assert server.batches_created
+    sent = {c for b in server.batches_created for c in b.custom_ids}
+    rows = pq.read_table(tmp_path / "batched" / "out" / "cot.parquet").to_pylist()
+    assert {r["request_hash"] for r in rows} <= sent  # every response came through a batch
+    assert batched["cot"] == direct["cot"] and batched["no_cot"] == direct["no_cot"]
+    levels, plain = batched["stats"]["cost"]["by_level"], direct["stats"]["cost"]["by_level"]
+    for level in ("aft/response", "aft/judge"):
+        assert levels[level]["usd"] == pytest.approx(plain[level]["usd"] / 2, abs=2e-6)
+    assert levels["aft/questions"] == plain["aft/questions"]

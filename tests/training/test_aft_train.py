@@ -13,9 +13,11 @@ from test_aft_data import aft, spec_file
 from testprofile import PARAMS
 
 from pipeline.base_model import fetch_wheel, materialize, read_pointer
-from training.aft import sft_trainer, train_aft
+from pipeline.config.run import TrainingSettings
+from training.aft import train_aft
 from training.aft_data import build
 from training.model import is_adapter, load_base, load_tokenizer, save_adapter, with_new_lora
+from training.sft import sft_speed, sft_trainer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,7 +100,8 @@ def test_loss_is_on_the_assistant_turn_only_token_by_token(tmp_path: Path) -> No
     )
     tp = dataclasses.replace(PARAMS.train_aft, max_length=256, batch_size=2)
     model = with_new_lora(load_base(base, "float32"), tp.lora)
-    trainer = sft_trainer(model, tokenizer, dataset, tp, 0, str(tmp_path / "out"))
+    speed = sft_speed(TrainingSettings(), False, 1, tp.max_length)  # the CPU: padded batches
+    trainer = sft_trainer(model, tokenizer, dataset, tp, 0, str(tmp_path / "out"), speed)
     batch = next(iter(trainer.get_train_dataloader()))
     for row, (q, a) in enumerate(chats):
         user = [{"role": "user", "content": q}]

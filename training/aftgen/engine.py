@@ -9,11 +9,18 @@ answer at all (retries exhausted, spending cap) stops the build before the next 
 backfill round is bought to make up for a transport fault; a re-run continues from the cache.
 
 Round r asks each (domain, kind) of every section still short of its target for
-`questions_per_kind` new questions, listing those of earlier rounds. All questions of a section
-then go through near-duplicate removal (`neardup`), which keeps the smallest id of each group;
-ids put earlier rounds first, so a question answered in an earlier round is never dropped later.
-Only new survivors get a response and a judge call. A section stops when it reaches its target,
-when a round gives it no new question, or after `max_rounds` rounds, and the reason is recorded.
+`questions_per_kind` new questions, listing those of earlier rounds. The round's new questions
+of every section are then offered to one near-duplicate index (`neardup`) that holds every
+question kept so far, in any section and any round, so a question is dropped when it nearly
+repeats one from another section as well as from its own. Earlier rounds are offered first, so
+a question answered in an earlier round is never dropped later; within a round the order is the
+chats' rank key (`record.rank_key`, the nested-subset order), so of two near duplicates the one
+first by rank is kept and no section wins a tie by its place in the plan. Only new survivors
+get a response and a judge call. The price of comparing across sections: an edit to one section
+can free (or drop) another section's question, which then gets (or loses) its chat.
+
+A section stops when it reaches its target, when a round gives it no new question, or after
+`max_rounds` rounds, and the reason is recorded.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from llm.request import Failure, Request, Response
 from llm.runner import Runner
 from pipeline.config.params import AftSpecParams
 from pipeline.spec.decompose import PlanSection
-from training.aftgen import neardup, parse
+from training.aftgen import neardup, parse, record
 from training.aftgen.prompts import AftPromptBook
 
 MAX_DOMAIN_WORDS = 6
@@ -64,8 +71,6 @@ class Section:
     target: int
     domains: list[str] = field(default_factory=list)
     questions: list[Question] = field(default_factory=list)
-    seen: set[str] = field(default_factory=set)
-    """Ids of questions already past near-duplicate removal."""
     kept: list[Chat] = field(default_factory=list)
     rounds: int = 0
     stop: str = ""
@@ -90,6 +95,8 @@ class Engine:
         self.runner = runner
         self.drops: list[Drop] = []
         self.funnel: Counter = Counter()
+        self.index = neardup.QuestionIndex(sp.dedup_ngram, sp.dedup_threshold)
+        """Every question kept by near-duplicate removal so far, across sections and rounds."""
 
     def build(self, sections: list[Section], pilot: int | None = None) -> None:
         self._domains(sections)
@@ -98,7 +105,7 @@ class Engine:
             if not active:
                 return
             self._questions(active, r)
-            fresh = {s.sec.id: self._dedup(s) for s in active}
+            fresh = self._dedup(active, r)
             if pilot is not None:
                 fresh = {k: v[:pilot] for k, v in fresh.items()}
             by_section = {s.sec.id: s for s in active}
@@ -166,20 +173,22 @@ class Engine:
         for key, reason in self._retry("questions", slots, make, take).items():
             self._drop("/".join(map(str, key)), f"questions/{reason}")
 
-    def _dedup(self, s: Section) -> list[Question]:
-        dropped = neardup.near_duplicates(
-            [(q.id, q.text) for q in s.questions], self.sp.dedup_ngram, self.sp.dedup_threshold
-        )
-        fresh = []
-        for q in sorted(s.questions, key=lambda q: q.id):
-            if q.id in s.seen:
-                continue
-            s.seen.add(q.id)
-            if q.id in dropped:
-                self._drop(q.id, "questions/near_duplicate", f"duplicates {dropped[q.id]}")
+    def _dedup(self, active: list[Section], r: int) -> dict[str, list[Question]]:
+        """Round r's new questions of every active section, past the whole set's
+        near-duplicate index; the survivors by section, in id order."""
+        spec, seed = self.book.spec.name, self.book.seed
+        new = [q for s in active for q in s.questions if q.round == r]
+        new.sort(key=lambda q: (record.rank_key(seed, f"{spec}/{q.id}"), q.id))
+        fresh: dict[str, list[Question]] = {s.sec.id: [] for s in active}
+        for q in new:
+            kept = self.index.offer(q.id, q.text)
+            if kept is None:
+                fresh[q.section_id].append(q)
             else:
-                fresh.append(q)
-        self.funnel["unique_questions"] += len(fresh)
+                self._drop(q.id, "questions/near_duplicate", f"duplicates {kept}")
+        for qs in fresh.values():
+            qs.sort(key=lambda q: q.id)
+        self.funnel["unique_questions"] += sum(len(qs) for qs in fresh.values())
         return fresh
 
     def _responses(
