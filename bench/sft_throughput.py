@@ -1,7 +1,7 @@
 """AFT training (trl SFT) throughput of `train_aft`'s speed measures, side by side, same chats.
 
     python bench/sft_throughput.py --shape qwen2.5-1.5b --steps 20        # a GPU
-    python bench/sft_throughput.py --shape qwen2.5-1.5b --attention sdpa  # padding-free on SDPA
+    python bench/sft_throughput.py --attention flex_attention           # flex instead of SDPA
     python bench/sft_throughput.py --device cpu --tiny                   # CPU smoke
 
 Each runner is `training.sft.sft_trainer` (what `msm train-aft` runs) with one `run.yaml`
@@ -10,7 +10,7 @@ LoRA (r=64 on every projection):
 - `padded`: `padding_free: never`, `liger: never`: trl's padded batches, SDPA (the peer: trl's
   own default collation);
 - `padding-free`: `padding_free: always`: a batch's chats end to end in one row, positions
-  restarting per chat (flex attention on a GPU, SDPA on the CPU);
+  restarting per chat (SDPA; `--attention flex_attention` to compare);
 - `padding-free+liger`: the same with `liger: always` (Liger's RMSNorm, RoPE and SwiGLU
   kernels; needs liger-kernel, so it is skipped where that is not installed).
 Models are randomly initialized at real shapes (weights do not change speed), bf16 weights with
@@ -34,18 +34,8 @@ import sys
 import tempfile
 import time
 
-SHAPES = {
-    "qwen2.5-1.5b": dict(
-        model_type="qwen2", hidden_size=1536, intermediate_size=8960, num_hidden_layers=28,
-        num_attention_heads=12, num_key_value_heads=2, vocab_size=151936,
-        tie_word_embeddings=True, max_position_embeddings=32768,
-    ),
-    "tiny": dict(
-        model_type="llama", hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, vocab_size=1024,
-        tie_word_embeddings=True, max_position_embeddings=4096,
-    ),
-}  # fmt: skip
+from shapes import SHAPES, build_model
+
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 RUNNERS = {
     "padded": dict(padding_free="never", liger="never"),
@@ -103,7 +93,7 @@ def chats(n: int, vocab: int, mean_answer: float, max_length: int, seed: int) ->
 def run_one(args, runner: str) -> dict:
     import torch
     from datasets import Dataset
-    from transformers import AutoConfig, AutoModelForCausalLM, TrainerCallback
+    from transformers import TrainerCallback
 
     from pipeline.config.params import LoraParams, load_params
     from pipeline.config.run import TrainingSettings
@@ -112,8 +102,7 @@ def run_one(args, runner: str) -> dict:
     from training.sft import sft_speed, sft_trainer
 
     cuda = torch.cuda.is_available()
-    shape = dict(SHAPES[args.shape])
-    vocab = shape["vocab_size"]
+    vocab = SHAPES[args.shape]["vocab_size"]
     tok = tokenizer(vocab)
     batches = args.steps + args.warmup
     data = Dataset.from_list(
@@ -130,12 +119,12 @@ def run_one(args, runner: str) -> dict:
     )
     settings = TrainingSettings(**RUNNERS[runner], attention=args.attention)
     speed = sft_speed(settings, cuda, longest, tp.max_length)
-    config = AutoConfig.for_model(shape.pop("model_type"), **shape, use_cache=False)
-    torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_config(
-        config,
-        dtype=torch.bfloat16 if cuda else torch.float32,
-        attn_implementation=speed.attention,
+    model = build_model(
+        args.shape,
+        torch.bfloat16 if cuda else torch.float32,
+        "cuda" if cuda else "cpu",
+        speed.attention,
+        use_cache=False,
     )
     model = with_new_lora(model, tp.lora)
     marks: list[float] = []
@@ -192,7 +181,7 @@ def main() -> None:
         "--attention",
         choices=["auto", "sdpa", "flex_attention"],
         default="auto",
-        help="run.yaml training.attention for every runner (auto: flex for padding-free on a GPU)",
+        help="run.yaml training.attention for every runner (auto: sdpa)",
     )
     ap.add_argument(
         "--tiny", action="store_true", help="tiny shape, short chats, 3 steps: a smoke run"

@@ -16,8 +16,9 @@ the same on every device. What `run.yaml` `training:` changes is only how fast a
   applies Liger's RMSNorm, RoPE and SwiGLU kernels; it computes the loss itself through a fused
   LM head in chunks (the logits are never materialized), so Liger's fused cross-entropy is not
   used here.
-- **attention** (`training.attention`, auto: flex attention for padding-free batches on a GPU,
-  whose block mask skips the blocks between chats; sdpa otherwise), **gradient checkpointing**
+- **attention** (`training.attention`, auto: sdpa, on a GPU too. Flex attention under trl
+  recompiles for every new batch length: on an H200, 8 padding-free steps of Qwen2.5-1.5B did not
+  finish in 130 s, where sdpa runs 12,900 tokens/s, `bench/RESULTS.md`), **gradient checkpointing**
   (`training.gradient_checkpointing`, on a GPU only: on the CPU it makes a step ~20x slower for
   no memory need) and **bf16** (on a GPU; never on the CPU, where trl's default bf16 is slow).
 """
@@ -79,7 +80,7 @@ def sft_speed(
         )
     attention = settings.attention
     if attention == "auto":
-        attention = "flex_attention" if cuda and padding_free else "sdpa"
+        attention = "sdpa"  # flex recompiles per batch length under trl (module docstring)
     return SftSpeed(
         cuda=cuda,
         padding_free=padding_free,

@@ -22,8 +22,8 @@ class TrainingSettings:
     """How the training stages run (`run.yaml` `training:`): speed and memory, not the recipe."""
 
     attention: Literal["auto", "flex_attention", "sdpa"] = "auto"
-    """auto (flex_attention on a GPU, sdpa on the CPU); both keep attention inside each packed
-    document (`training/attention.py`)."""
+    """train_msm: auto (flex_attention on a GPU, sdpa on the CPU); both keep attention inside each
+    packed document (`training/attention.py`). train_aft: auto is sdpa (`training/sft.py`)."""
     compile: Literal["auto", "always", "never"] = "auto"
     """torch.compile each decoder layer: auto (on a GPU), always or never."""
     liger: Literal["auto", "always", "never"] = "auto"

@@ -74,7 +74,7 @@ def test_speed_measures_by_device_and_setting() -> None:
     assert cpu.attention == "sdpa"
     gpu = sft_speed(auto, True, 100, 256)
     assert gpu.padding_free and gpu.bf16 and gpu.gradient_checkpointing
-    assert gpu.attention == "flex_attention" and gpu.liger == liger_available()
+    assert gpu.attention == "sdpa" and gpu.liger == liger_available()
     too_long = sft_speed(auto, True, 300, 256)  # trl truncates only padded batches
     assert not too_long.padding_free and too_long.attention == "sdpa"
     with pytest.raises(ConfigError, match=r"train_aft\.max_length"):
