@@ -97,4 +97,11 @@ def evaluate(ctx: EvalContext) -> dict[str, dict]:
             out[name] = module.run(ctx)
         else:
             module.skip(ctx)
+    log.info(
+        "evaluate: %d results per eval and model scored, %d taken from %s (model and inputs "
+        "unchanged)",
+        ctx.tally["miss"],
+        ctx.tally["hit"],
+        ctx.cache / "results",
+    )
     return out
