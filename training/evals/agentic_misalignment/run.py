@@ -96,7 +96,8 @@ def run(ctx: EvalContext) -> dict:
     rows: list[dict] = []
     model_ids = {}
     for arm in ctx.params.models:
-        fingerprint = ctx.arms.fingerprint(arm)
+        # a served model is known by its id (in the inputs), a local one by its files
+        fingerprint = "served" if ap.backend == "openai" else ctx.arms.fingerprint(arm)
         result = results.get(arm, fingerprint)
         if result is None:
             where = ap.served[arm] if ap.backend == "openai" else str(ctx.arms.folder(arm))

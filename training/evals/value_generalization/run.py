@@ -78,8 +78,10 @@ def run(ctx: EvalContext) -> dict:
     results = ResultCache(ctx.cache, NAME, inputs, __name__, ctx.tally)
     rows: list[dict] = []
     model_ids = {}
+    served = vp.mode == "generate" and vp.backend == "openai"
     for arm in ctx.params.models:
-        fingerprint = ctx.arms.fingerprint(arm)
+        # a served model is known by its id (in the inputs), a local one by its files
+        fingerprint = "served" if served else ctx.arms.fingerprint(arm)
         result = results.get(arm, fingerprint)
         if result is None:
             result = _score(ctx, arm, items, prompts)
