@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 from datasets import load_dataset
+from transformers import PrinterCallback, TrainerCallback
 from trl import SFTConfig, SFTTrainer
 
 from pipeline.config.params import TrainAftParams, TrainParams, load_params
@@ -35,6 +36,7 @@ from training.model import (
     with_adapter,
     with_new_lora,
 )
+from training.progress import Meter
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +120,16 @@ def sft_trainer(model, tokenizer, dataset, tp: TrainAftParams, seed: int, out: s
     return SFTTrainer(model=model, args=config, train_dataset=dataset, processing_class=tokenizer)
 
 
+class _Steps(TrainerCallback):
+    """Advances a `Meter` at the end of every optimizer step."""
+
+    def __init__(self, meter: Meter):
+        self.meter = meter
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.meter.advance(1)
+
+
 def within_budget(dataset, tokenizer, max_tokens: int):
     """The longest prefix of `dataset` whose chats (prompt + completion, under the chat
     template) total at most `max_tokens`; all of it for 0. Returns it and the token counts."""
@@ -174,7 +186,10 @@ def train_aft(
         model = with_new_lora(load_base(msm, dtype), tp.lora)
     with tempfile.TemporaryDirectory() as tmp:
         trainer = sft_trainer(model, tokenizer, dataset, tp, seed, tmp)
-        trainer.train()
+        trainer.remove_callback(PrinterCallback)  # a printed dict per step
+        with Meter("train_aft", tp.max_steps, "steps") as meter:
+            trainer.add_callback(_Steps(meter))
+            trainer.train()
     stats = summarize(trainer.state.log_history, tp)
     stats["train_samples"] = len(dataset)
     stats["chats"] = chats.name

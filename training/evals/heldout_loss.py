@@ -16,8 +16,8 @@ import torch
 from pipeline.io import MANIFEST, sha256_file, write_json
 from training.data import IGNORE, PackedDataset
 from training.evals.context import EvalContext
-from training.evals.progress import Meter
 from training.evals.results import ResultCache
+from training.progress import Meter
 
 log = logging.getLogger(__name__)
 NAME = "heldout_loss"
@@ -44,7 +44,7 @@ def run(ctx: EvalContext) -> dict:
         fingerprint = ctx.arms.fingerprint(arm)
         result = results.get(arm, fingerprint)
         if result is None:
-            with Meter(NAME, arm, len(dataset), "sequences") as meter:
+            with Meter(f"{NAME} {arm}", len(dataset), "sequences") as meter:
                 loss = heldout_loss(ctx.arms.load(arm), dataset, ctx.params.batch_size, meter)
             result = {"loss": loss}
             results.put(arm, fingerprint, result)

@@ -39,9 +39,9 @@ from training.evals.agentic_misalignment.scenarios import load_scenario
 from training.evals.agentic_misalignment.scorer import summarize
 from training.evals.agentic_misalignment.toolcalls import Parsed, parse_tool_calls
 from training.evals.context import EvalContext
-from training.evals.progress import Meter
 from training.evals.results import ResultCache
 from training.evals.sampling import Chat, check_price, check_served, sample
+from training.progress import Meter
 
 log = logging.getLogger(__name__)
 NAME = "agentic_misalignment"
@@ -101,7 +101,7 @@ def run(ctx: EvalContext) -> dict:
         result = results.get(arm, fingerprint)
         if result is None:
             where = ap.served[arm] if ap.backend == "openai" else str(ctx.arms.folder(arm))
-            with Meter(NAME, arm, len(chats) * ap.samples, "replies") as meter:
+            with Meter(f"{NAME} {arm}", len(chats) * ap.samples, "replies") as meter:
                 model_id, replies = sample(
                     ap.backend,
                     where,

@@ -37,7 +37,6 @@ from pipeline.io import sha256_file, write_json
 from pipeline.spec import Spec, load_spec
 from training.evals.context import EvalContext
 from training.evals.logprob import token_logprobs
-from training.evals.progress import Meter
 from training.evals.results import ResultCache
 from training.evals.spec_knowledge.build import build_pairs
 from training.evals.spec_knowledge.pairs import (
@@ -51,6 +50,7 @@ from training.evals.spec_knowledge.pairs import (
 from training.evals.spec_knowledge.prompts import load_prompts, prefix
 from training.evals.spec_knowledge.scorer import chosen, pair_score, summarize
 from training.model import load_tokenizer
+from training.progress import Meter
 
 log = logging.getLogger(__name__)
 NAME = "spec_knowledge"
@@ -97,7 +97,7 @@ def run(ctx: EvalContext) -> dict:
         fingerprint = ctx.arms.fingerprint(arm)
         result = results.get(arm, fingerprint)
         if result is None:
-            with Meter(NAME, arm, 2 * len(chosen_pairs), "statements") as meter:
+            with Meter(f"{NAME} {arm}", 2 * len(chosen_pairs), "statements") as meter:
                 model = ctx.arms.load(arm)
                 arm_rows = _rows(
                     arm, model, tokenizer, chosen_pairs, head, ctx.params.batch_size, meter.advance

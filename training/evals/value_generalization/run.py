@@ -26,7 +26,6 @@ from llm.request import Sampling, user
 from pipeline.config.params import to_dict
 from pipeline.io import write_json
 from training.evals.context import EvalContext
-from training.evals.progress import Meter
 from training.evals.results import ResultCache
 from training.evals.sampling import Chat, check_served, sample
 from training.evals.value_generalization.items import EvalItem, load_set, resolve, select
@@ -40,6 +39,7 @@ from training.evals.value_generalization.scorer import (
     summarize,
 )
 from training.model import load_tokenizer
+from training.progress import Meter
 
 log = logging.getLogger(__name__)
 NAME = "value_generalization"
@@ -118,7 +118,7 @@ def _score(ctx: EvalContext, arm: str, items: list[EvalItem], prompts) -> dict:
     """The rows of one arm (and, in generate mode, the model id that answered)."""
     vp = ctx.params.value_generalization
     if vp.mode == "logprob":
-        with Meter(NAME, arm, 2 * len(ORDERS) * len(items), "options") as meter:
+        with Meter(f"{NAME} {arm}", 2 * len(ORDERS) * len(items), "options") as meter:
             model = ctx.arms.load(arm)
             rows = _logprob_rows(arm, model, ctx.arms.base, items, prompts.choice, ctx, meter)
             del model
@@ -126,7 +126,7 @@ def _score(ctx: EvalContext, arm: str, items: list[EvalItem], prompts) -> dict:
     where = vp.served[arm] if vp.backend == "openai" else str(ctx.arms.folder(arm))
     chats = [Chat(user(render(prompts.letter, it, order))) for it in items for order in ORDERS]
     sampling = Sampling(vp.temperature, vp.max_tokens, ctx.seed)
-    with Meter(NAME, arm, len(chats) * vp.samples, "replies") as meter:
+    with Meter(f"{NAME} {arm}", len(chats) * vp.samples, "replies") as meter:
         model_id, replies = sample(
             vp.backend,
             where,

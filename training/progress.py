@@ -1,5 +1,5 @@
-"""The progress of one eval on one model: items done of the total, items per second and the time
-left.
+"""The progress of one long step (an eval on one model, an AFT run): items done of the total,
+items per second and the time left.
 
 On an interactive terminal (stderr) it is a live bar that disappears when done; elsewhere (`dvc
 repro` into a log, `dvc queue logs`) it is a log line every `EVERY_S` seconds while it runs. In
@@ -29,10 +29,10 @@ EVERY_S = 10.0
 
 
 class Meter:
-    """`with Meter("value_generalization", "base", 96, "options") as m: ... m.advance(16)`."""
+    """`with Meter("value_generalization base", 96, "options") as m: ... m.advance(16)`."""
 
-    def __init__(self, eval_name: str, arm: str, total: int, unit: str = "items"):
-        self.what, self.total, self.unit = f"{eval_name} {arm}", total, unit
+    def __init__(self, what: str, total: int, unit: str = "items"):
+        self.what, self.total, self.unit = what, total, unit
         self.done = 0
         self.console = Console(stderr=True)
         self.live = self.console.is_terminal and total > 0
