@@ -229,7 +229,6 @@ def test_exp_run_on_other_spec(repo: Path) -> None:
     assert len(columns) < 20, columns
     for arm in ("base", "msm", "aft", "aft_only"):
         assert f"models.{arm}.affordability.rate" in columns, columns
-        assert f"models.{arm}.harmful_rate" in columns, columns
 
 
 TINY_STUDY = {
