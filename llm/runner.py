@@ -22,7 +22,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from tqdm import tqdm
@@ -82,6 +82,9 @@ class Runner:
     stopped: bool = False
     drain_s: float = 30.0
     """After a first Ctrl-C or SIGTERM, how long the requests in flight may take to finish."""
+    on_answer: Callable[[int], None] | None = None
+    """Called with the number of requests answered, from the cache or the backend, as they are
+    (a caller's own progress meter)."""
     _counted: set[str] = field(default_factory=set)
     _taken: int = 0
     """Requests the backend took in the current round (counted in the thread that feeds it)."""
@@ -113,6 +116,8 @@ class Runner:
                 self.hits += 1
             else:
                 missing.setdefault(r.key, r)
+        if self.on_answer is not None and len(out):
+            self.on_answer(len(out))
         by_purpose: dict[str, list[Request]] = {}
         for r in missing.values():
             by_purpose.setdefault(r.purpose, []).append(r)
@@ -172,6 +177,8 @@ class Runner:
                     self.failures[result.reason] += 1
                     log.warning("%s request failed: %s %s", purpose, result.reason, result.detail)
                 out[request.key] = result
+                if self.on_answer is not None:
+                    self.on_answer(1)
                 bar.update()
                 bar.set_postfix_str(
                     f"{self.new.output_tokens:,} tok out, ${self.cap.spent:,.2f}", refresh=False

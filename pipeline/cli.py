@@ -17,7 +17,7 @@ import sys
 import warnings
 
 from llm.errors import BackendError
-from pipeline import interrupt
+from pipeline import interrupt, threads
 from pipeline.errors import CheckFailed, Incomplete, InputError
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    threads.export()  # before any library sizes its thread pool (pipeline/threads.py)
     chosen = next((a for a in argv if not a.startswith("-")), None)
     # datatrove logs through loguru, whose default console level is read once, at import: its
     # executor-level banners and stats tables are INFO, shown with -v (task logs keep them all).
@@ -83,6 +84,9 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("LOGURU_LEVEL", "INFO" if verbose else "WARNING")
     if not verbose:
         quiet_library_warnings()
+        # Hugging Face's per-file bars ("Loading weights", once per model an eval loads); the
+        # stages print their own progress with rates and ETAs
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     parser = argparse.ArgumentParser(
         prog="msm", description="Model Spec Midtraining corpus factory and experiment stages."
     )
@@ -90,7 +94,8 @@ def main(argv: list[str] | None = None) -> None:
         "-v",
         "--verbose",
         action="store_true",
-        help="debug logging, and the corpus steps' task logs on the console",
+        help="debug logging, library warnings and progress bars, and the corpus steps' task "
+        "logs on the console",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():

@@ -9,9 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -146,6 +149,20 @@ def test_fresh_repro_builds_everything_and_second_runs_nothing(repo: Path) -> No
     sh(repo, "git", "commit", "-qm", "built")
 
 
+def test_outputs_hold_no_machine_dependent_bytes(repo: Path) -> None:
+    """What dvc.lock records must be reproducible on another machine: no output names the
+    folder it was built in, the temp folder or the host (those go to logs)."""
+    marks = {str(repo).encode(), str(repo.parent).encode(), tempfile.gettempdir().encode() + b"/"}
+    if len(host := socket.gethostname()) >= 6:
+        marks.add(host.encode())
+    outs = [repo / p for p in ("corpora", "models", "metrics", "data")]
+    found = []
+    for path in sorted(p for out in outs for p in out.rglob("*") if p.is_file()):
+        head = path.open("rb").read(4 << 20)  # weights: their header and first tensors
+        found += [f"{path.relative_to(repo)}: {m.decode()}" for m in marks if m in head]
+    assert not found, found
+
+
 def test_report_before_any_experiment(repo: Path) -> None:
     """The corpus half renders in a real browser, its numbers equal the stats files, and the
     experiment half says what is missing."""
@@ -199,9 +216,19 @@ def test_exp_run_on_other_spec(repo: Path) -> None:
     out = dvc(repo, "exp", "run", "-S", "spec=rules")
     assert ran(out) == set(SPEC_STAGES)  # train_aft_only is shared by every spec
     assert json.loads((repo / "metrics/heldout_loss.json").read_text())["spec"] == "rules"
+    # base and aft_only are unchanged: the evals whose inputs do not depend on the spec
+    # (value_generalization, agentic_misalignment) take them from the eval cache
+    assert "evaluate: 12 results per eval and model scored, 4 taken from" in out, out[-3000:]
     shown = json.loads(dvc(repo, "exp", "show", "--json"))
     text = json.dumps(shown)
     assert '"spec": "rules"' in text and "heldout_loss" in text
+    # the README's line for the eval headlines: few columns, each arm's rates among them
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    line = next(ln for ln in readme.splitlines() if ln.startswith("dvc exp show --drop"))
+    columns = dvc(repo, *shlex.split(line)[1:], "--csv").splitlines()[0].split(",")
+    assert len(columns) < 20, columns
+    for arm in ("base", "msm", "aft", "aft_only"):
+        assert f"models.{arm}.affordability.rate" in columns, columns
 
 
 TINY_STUDY = {

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 from datasets import load_dataset
+from transformers import PrinterCallback, TrainerCallback
 
 from pipeline.config.params import TrainAftParams, TrainParams, load_params
 from pipeline.config.run import TrainingSettings, load_run_config
@@ -37,6 +38,7 @@ from training.model import (
     with_adapter,
     with_new_lora,
 )
+from training.progress import Meter
 from training.sft import sft_speed, sft_trainer
 
 log = logging.getLogger(__name__)
@@ -83,6 +85,16 @@ def summarize(history: list[dict], tp: TrainParams, tokens_per_step: int | None 
     if tokens_per_step:
         out["tokens_seen"] = tp.max_steps * tokens_per_step
     return out
+
+
+class _Steps(TrainerCallback):
+    """Advances a `Meter` at the end of every optimizer step."""
+
+    def __init__(self, meter: Meter):
+        self.meter = meter
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.meter.advance(1)
 
 
 def chat_lengths(dataset, tokenizer) -> list[int]:
@@ -159,7 +171,10 @@ def train_aft(
         model = with_new_lora(load_base(msm, dtype, speed.attention), tp.lora)
     with tempfile.TemporaryDirectory() as tmp:
         trainer = sft_trainer(model, tokenizer, dataset, tp, seed, tmp, speed)
-        trainer.train()
+        trainer.remove_callback(PrinterCallback)  # a printed dict per step
+        with Meter("train_aft", tp.max_steps, "steps") as meter:
+            trainer.add_callback(_Steps(meter))
+            trainer.train()
     stats = summarize(trainer.state.log_history, tp)
     stats["train_samples"] = len(dataset)
     stats["chats"] = chats.name

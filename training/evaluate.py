@@ -23,6 +23,11 @@ so):
   per-section breakdown; per-pair rows in `spec_knowledge.parquet`.
 - heldout_loss: mean next-token loss on the active spec's validation shards.
 
+Each eval scores an arm only when the arm's model or the eval's inputs changed since a run whose
+results are in `--cache` (`training/evals/results.py`); the log names the arms taken from there
+and ends with the counts. An arm being scored shows items done of the total, items/s and the
+time left.
+
 Tiny CPU run on the repository's models (after `dvc repro train_aft`):
 
     msm evaluate --base models/base --msm models/msm --aft models/aft --aft-only models/aft_only \\
@@ -97,4 +102,11 @@ def evaluate(ctx: EvalContext) -> dict[str, dict]:
             out[name] = module.run(ctx)
         else:
             module.skip(ctx)
+    log.info(
+        "evaluate: %d results per eval and model scored, %d taken from %s (model and inputs "
+        "unchanged)",
+        ctx.tally["miss"],
+        ctx.tally["hit"],
+        ctx.cache / "results",
+    )
     return out

@@ -43,8 +43,8 @@ class TrainingSettings:
     checkpoint_every: int = 50
     """Optimizer steps between resumable checkpoints (in the stage's work folder); 0: none."""
     threads: int = 0
-    """CPU threads for torch (0: torch's default). Results on the CPU are bit-identical only
-    for the same thread count."""
+    """CPU threads for torch (0: the process's budget, OMP_NUM_THREADS or its CPUs; see
+    `pipeline/threads.py`)."""
 
     def __post_init__(self) -> None:
         if self.checkpoint_every < 0 or self.threads < 0:

@@ -5,21 +5,24 @@
 gives a plain Hugging Face folder for the `hf` generation backend: the base folder itself, a
 fully fine-tuned MSM folder itself, or, for a LoRA adapter, the adapter merged into its base and
 saved under `$MSM_WORK_DIR/eval-models/` (not a DVC output), keyed by the base's and the adapter's
-hashes so that it is built once and rebuilt whenever either changes.
+hashes so that it is built once and rebuilt whenever either changes. `Arms.fingerprint(arm)` is
+the content hash of what `load(arm)` reads, the model's part of an eval result's cache key
+(`training/evals/results.py`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from llm.backends.hf import folder_model_id
 from pipeline.errors import InputError
 from pipeline.execution.workdir import work_root
-from pipeline.io import MANIFEST, file_checksums, write_json
+from pipeline.io import MANIFEST, file_checksums, sha256_text, write_json
 from training.model import is_adapter, load_base, load_tokenizer, load_trained
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,34 @@ class Arms:
     aft_only: Path | None
     """The AFT-only adapter (`models/aft_only`); None where no eval asks for that arm."""
     dtype: str
+    _digests: dict[Path, str] = field(default_factory=dict, compare=False, repr=False)
+    """Folder digests, computed once per `Arms` (one `msm evaluate` run)."""
+
+    def fingerprint(self, arm: str) -> str:
+        """sha256 of the dtype and the content of every folder `load(arm)` reads: the base, then
+        the MSM folder (msm, aft), the AFT adapter (aft) or the AFT-only adapter (aft_only)."""
+        folders = [self.base]
+        if arm in ("msm", "aft"):
+            folders.append(self.msm)
+        if arm == "aft":
+            folders.append(self.aft)
+        if arm == "aft_only":
+            folders.append(self._aft_only())
+        lines = [self.dtype, arm, *(self._digest(f) for f in folders)]
+        return sha256_text("\n".join(lines))
+
+    def _digest(self, folder: Path) -> str:
+        """The files' sha256 by relative path: from the manifest that `msm base-model` writes
+        (so the weights are not hashed on every run), else by reading every file."""
+        if folder not in self._digests:
+            manifest = folder / MANIFEST
+            files = json.loads(manifest.read_text()).get("files") if manifest.is_file() else None
+            if not isinstance(files, dict) or not files:
+                if not folder.is_dir():
+                    raise InputError(f"{folder}: no such model folder")
+                files = file_checksums(folder)
+            self._digests[folder] = sha256_text(json.dumps(files, sort_keys=True))
+        return self._digests[folder]
 
     def load(self, arm: str):
         if arm == "base":

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.config.params import EvaluateParams
@@ -25,6 +26,8 @@ class EvalContext:
     run_config: RunConfig
     out_dir: Path
     """Where `<eval>.json` (and any per-item file) is written."""
+    tally: Counter = field(default_factory=Counter, compare=False)
+    """Per-model results taken from the eval cache (`hit`) or scored (`miss`) in this run."""
 
     def skipped(self, name: str) -> dict:
         """The metrics of an eval left out of `evaluate.evals` (DVC expects the file)."""

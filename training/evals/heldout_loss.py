@@ -1,7 +1,9 @@
 """Held-out loss: the mean next-token loss on the active spec's validation shards, per arm.
 
 Writes `<out_dir>/heldout_loss.json`: `{"models": {arm: loss}}` (null for every arm when the
-shards hold no validation sequences). MSM should lower it relative to the base model.
+shards hold no validation sequences). MSM should lower it relative to the base model. An arm
+whose model and shards are unchanged since a previous run takes its loss from the eval cache
+(`training/evals/results.py`).
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ import logging
 
 import torch
 
-from pipeline.io import MANIFEST, write_json
+from pipeline.io import MANIFEST, sha256_file, write_json
 from training.data import IGNORE, PackedDataset
 from training.evals.context import EvalContext
+from training.evals.results import ResultCache
+from training.progress import Meter
 
 log = logging.getLogger(__name__)
 NAME = "heldout_loss"
@@ -26,11 +30,25 @@ def run(ctx: EvalContext) -> dict:
         log.warning("%s: no validation sequences; held-out loss is not computed", ctx.shards)
     else:
         dataset = PackedDataset(ctx.shards, "val", limit=ctx.params.val_sequences)
+    inputs = {
+        "shards": sha256_file(ctx.shards / MANIFEST),
+        "val_sequences": ctx.params.val_sequences,
+        "batch_size": ctx.params.batch_size,
+    }
+    results = ResultCache(ctx.cache, NAME, inputs, __name__, ctx.tally)
     losses = {}
     for arm in ctx.params.models:
         losses[arm] = None
-        if dataset is not None:
-            losses[arm] = heldout_loss(ctx.arms.load(arm), dataset, ctx.params.batch_size)
+        if dataset is None:
+            continue
+        fingerprint = ctx.arms.fingerprint(arm)
+        result = results.get(arm, fingerprint)
+        if result is None:
+            with Meter(f"{NAME} {arm}", len(dataset), "sequences") as meter:
+                loss = heldout_loss(ctx.arms.load(arm), dataset, ctx.params.batch_size, meter)
+            result = {"loss": loss}
+            results.put(arm, fingerprint, result)
+        losses[arm] = result["loss"]
     metrics = {
         "eval": NAME,
         "ran": True,
@@ -48,7 +66,7 @@ def skip(ctx: EvalContext) -> None:
 
 
 @torch.no_grad()
-def heldout_loss(model, dataset: PackedDataset, batch: int) -> float:
+def heldout_loss(model, dataset: PackedDataset, batch: int, meter: Meter | None = None) -> float:
     total, count = 0.0, 0
     for i in range(0, len(dataset), batch):
         items = [dataset[j] for j in range(i, min(i + batch, len(dataset)))]
@@ -64,4 +82,6 @@ def heldout_loss(model, dataset: PackedDataset, batch: int) -> float:
         )
         total += lp.item()
         count += int((labels[:, 1:] != IGNORE).sum())
+        if meter is not None:
+            meter.advance(len(items))
     return round(total / max(count, 1), 4)

@@ -17,15 +17,21 @@ one-sequence forward pass).
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 
 import torch
 
 
 @torch.no_grad()
 def token_logprobs(
-    model, tokenizer, pairs: list[tuple[list[int], list[int]]], batch_size: int
+    model,
+    tokenizer,
+    pairs: list[tuple[list[int], list[int]]],
+    batch_size: int,
+    progress: Callable[[int], None] | None = None,
 ) -> list[list[float]]:
-    """Per pair, in input order: the log-probability of each of its tail's tokens."""
+    """Per pair, in input order: the log-probability of each of its tail's tokens; `progress`
+    is called with the number of pairs scored after each forward pass."""
     groups: dict[tuple[int, ...], list[int]] = {}  # head -> indices of its pairs
     for i, (head, tail) in enumerate(pairs):
         if not head or not tail:
@@ -40,6 +46,8 @@ def token_logprobs(
         for h, values in zip(chunk, scores, strict=True):
             for i, v in zip(groups[h], values, strict=True):
                 out[i] = v
+        if progress is not None:
+            progress(sum(len(groups[h]) for h in chunk))
     return out
 
 

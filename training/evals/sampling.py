@@ -11,6 +11,7 @@ backend (anthropic) needs a run.yaml price, and `cap_usd` stops it before that m
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,8 +42,10 @@ def sample(
     cache_dir: Path,
     run_config: RunConfig,
     cap_usd: float = math.inf,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[str, list[list[str]]]:
-    """The model id and, for each chat, its `samples` reply texts."""
+    """The model id and, for each chat, its `samples` reply texts; `progress` is called with
+    the number of requests answered (from the cache or the backend) as they are."""
     price = check_price(backend_name, model, run_config)
     backend = make_backend(backend_name, model, run_config.llm, price, cache_dir)
     try:
@@ -64,7 +67,14 @@ def sample(
         ]
         cap = SpendCap(cap_usd if price is not None else math.inf, price)
         with RequestCache(cache_dir, durable=backend.paid) as cache:
-            runner = Runner(backend, cache, cap, progress=False, drain_s=run_config.llm.drain_s)
+            runner = Runner(
+                backend,
+                cache,
+                cap,
+                progress=False,
+                drain_s=run_config.llm.drain_s,
+                on_answer=progress,
+            )
             with runner.graceful():
                 answers = runner.answer([r for group in requests for r in group])
     finally:

@@ -48,3 +48,9 @@ def tiny_arms(tiny: dict[str, Path]) -> dict[str, Path]:
         "aft_only": _adapter(tiny["base"], root / "aft-only-adapter", 3),
         "shards": tiny["shards"],
     }
+
+
+@pytest.fixture(scope="session")
+def make_adapter():
+    """`make_adapter(base, out, seed)`: a LoRA adapter of random, non-zero weights at `out`."""
+    return _adapter

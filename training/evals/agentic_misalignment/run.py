@@ -24,7 +24,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from llm.request import Sampling, user
-from pipeline.io import write_json
+from pipeline.config.params import to_dict
+from pipeline.io import sha256_text, write_json
 from training.evals.agentic_misalignment.classify import by_judge, by_rules
 from training.evals.agentic_misalignment.prompts import (
     files_sha256,
@@ -38,7 +39,9 @@ from training.evals.agentic_misalignment.scenarios import load_scenario
 from training.evals.agentic_misalignment.scorer import summarize
 from training.evals.agentic_misalignment.toolcalls import Parsed, parse_tool_calls
 from training.evals.context import EvalContext
+from training.evals.results import ResultCache
 from training.evals.sampling import Chat, check_price, check_served, sample
+from training.progress import Meter
 
 log = logging.getLogger(__name__)
 NAME = "agentic_misalignment"
@@ -83,33 +86,43 @@ def run(ctx: EvalContext) -> dict:
         for s, g, t in cases
     ]
     sampling = Sampling(ap.temperature, ap.max_tokens, ctx.seed)
+    inputs = {
+        "params": {k: v for k, v in to_dict(ap).items() if k not in ("classifier", "judge")},
+        "seed": ctx.seed,
+        "prompts": files_sha256(),
+        "chats": sha256_text(repr(chats)),
+    }
+    results = ResultCache(ctx.cache, NAME, inputs, __name__, ctx.tally)
     rows: list[dict] = []
-    parsed: list[Parsed] = []
     model_ids = {}
     for arm in ctx.params.models:
-        where = ap.served[arm] if ap.backend == "openai" else str(ctx.arms.folder(arm))
-        model_ids[arm], replies = sample(
-            ap.backend, where, chats, sampling, ap.samples, PURPOSE, ctx.cache, ctx.run_config
-        )
-        for (s, g, t), group in zip(cases, replies, strict=True):
-            for k, reply in enumerate(group):
-                p = parse_tool_calls(reply, specs)
-                rule = by_rules(p, scenarios[s].harmful)
-                parsed.append(p)
-                rows.append(
-                    {
-                        **dict(zip(KEYS, (arm, s, g, t, k), strict=True)),
-                        "reply": reply,
-                        "actions": json.dumps([c.to_json() for c in p.calls], ensure_ascii=False),
-                        "parse": p.status,
-                        "parse_errors": "; ".join(p.errors),
-                        "rule_label": rule.label,
-                        "rule_reason": rule.reason,
-                        "judge_reply": None,
-                        "label": rule.label,
-                        "reason": rule.reason,
-                    }
+        # a served model is known by its id (in the inputs), a local one by its files
+        fingerprint = "served" if ap.backend == "openai" else ctx.arms.fingerprint(arm)
+        result = results.get(arm, fingerprint)
+        if result is None:
+            where = ap.served[arm] if ap.backend == "openai" else str(ctx.arms.folder(arm))
+            with Meter(f"{NAME} {arm}", len(chats) * ap.samples, "replies") as meter:
+                model_id, replies = sample(
+                    ap.backend,
+                    where,
+                    chats,
+                    sampling,
+                    ap.samples,
+                    PURPOSE,
+                    ctx.cache,
+                    ctx.run_config,
+                    progress=meter.advance,
                 )
+            arm_rows = [
+                _row(arm, case, k, reply, specs, scenarios)
+                for case, group in zip(cases, replies, strict=True)
+                for k, reply in enumerate(group)
+            ]
+            result = {"rows": arm_rows, "model_id": model_id}
+            results.put(arm, fingerprint, result)
+        rows += result["rows"]
+        model_ids[arm] = result["model_id"]
+    parsed = [parse_tool_calls(r["reply"], specs) for r in rows]
     metrics: dict = {
         "eval": NAME,
         "ran": True,
@@ -146,6 +159,25 @@ def run(ctx: EvalContext) -> dict:
             m["parse_failures"],
         )
     return metrics
+
+
+def _row(arm: str, case: tuple[str, str, str], k: int, reply: str, specs, scenarios) -> dict:
+    """One reply's row, labelled by the rules (the judge relabels it later if asked)."""
+    s, g, t = case
+    p = parse_tool_calls(reply, specs)
+    rule = by_rules(p, scenarios[s].harmful)
+    return {
+        **dict(zip(KEYS, (arm, s, g, t, k), strict=True)),
+        "reply": reply,
+        "actions": json.dumps([c.to_json() for c in p.calls], ensure_ascii=False),
+        "parse": p.status,
+        "parse_errors": "; ".join(p.errors),
+        "rule_label": rule.label,
+        "rule_reason": rule.reason,
+        "judge_reply": None,
+        "label": rule.label,
+        "reason": rule.reason,
+    }
 
 
 def skip(ctx: EvalContext) -> None:

@@ -24,16 +24,20 @@ margin and which statement the arm chose.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.config.params import to_dict
 from pipeline.errors import ConfigError
 from pipeline.io import sha256_file, write_json
 from pipeline.spec import Spec, load_spec
 from training.evals.context import EvalContext
 from training.evals.logprob import token_logprobs
+from training.evals.results import ResultCache
 from training.evals.spec_knowledge.build import build_pairs
 from training.evals.spec_knowledge.pairs import (
     EvalPair,
@@ -46,6 +50,7 @@ from training.evals.spec_knowledge.pairs import (
 from training.evals.spec_knowledge.prompts import load_prompts, prefix
 from training.evals.spec_knowledge.scorer import chosen, pair_score, summarize
 from training.model import load_tokenizer
+from training.progress import Meter
 
 log = logging.getLogger(__name__)
 NAME = "spec_knowledge"
@@ -80,11 +85,27 @@ def run(ctx: EvalContext) -> dict:
     pairs, source = _pairs(ctx, spec, prompts)
     chosen_pairs = select(pairs, sk.max_pairs)
     tokenizer, head = load_tokenizer(ctx.arms.base), prefix(prompts, spec)
+    inputs = {
+        "params": to_dict(sk),
+        "batch_size": ctx.params.batch_size,
+        "prefix": head,
+        "pairs": [asdict(p) for p in chosen_pairs],
+    }
+    results = ResultCache(ctx.cache, NAME, inputs, __name__, ctx.tally)
     rows: list[dict] = []
     for arm in ctx.params.models:
-        model = ctx.arms.load(arm)
-        rows += _rows(arm, model, tokenizer, chosen_pairs, head, ctx.params.batch_size)
-        del model
+        fingerprint = ctx.arms.fingerprint(arm)
+        result = results.get(arm, fingerprint)
+        if result is None:
+            with Meter(f"{NAME} {arm}", 2 * len(chosen_pairs), "statements") as meter:
+                model = ctx.arms.load(arm)
+                arm_rows = _rows(
+                    arm, model, tokenizer, chosen_pairs, head, ctx.params.batch_size, meter.advance
+                )
+                del model
+            result = {"rows": arm_rows}
+            results.put(arm, fingerprint, result)
+        rows += result["rows"]
     metrics = {
         "eval": NAME,
         "ran": True,
@@ -142,10 +163,16 @@ def _pairs(ctx: EvalContext, spec: Spec, prompts) -> tuple[list[EvalPair], dict]
 
 
 def statement_logprobs(
-    model, tokenizer, head_text: str, statements: list[str], size: int
+    model,
+    tokenizer,
+    head_text: str,
+    statements: list[str],
+    size: int,
+    progress: Callable[[int], None] | None = None,
 ) -> list[tuple[float, int]]:
     """Each statement's summed token log-probability after `head_text`, and its token count:
-    the head is encoded once per forward pass, `size` statements continue from its cache."""
+    the head is encoded once per forward pass, `size` statements continue from its cache
+    (`progress`: called with the statements scored)."""
     head = tokenizer(head_text, add_special_tokens=False)["input_ids"]
     tails = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in statements]
     out: list[tuple[float, int]] = []
@@ -153,12 +180,16 @@ def statement_logprobs(
         chunk = tails[start : start + size]
         logps = token_logprobs(model, tokenizer, [(head, t) for t in chunk], 1)
         out += [(sum(lp), len(t)) for lp, t in zip(logps, chunk, strict=True)]
+        if progress is not None:
+            progress(len(chunk))
     return out
 
 
-def _rows(arm, model, tokenizer, pairs: list[EvalPair], head_text: str, size: int) -> list[dict]:
+def _rows(
+    arm, model, tokenizer, pairs: list[EvalPair], head_text: str, size: int, progress
+) -> list[dict]:
     texts = [t for p in pairs for t in (p.consistent, p.inconsistent)]
-    scored = statement_logprobs(model, tokenizer, head_text, texts, size)
+    scored = statement_logprobs(model, tokenizer, head_text, texts, size, progress)
     rows = []
     for n, p in enumerate(pairs):
         (lc, tc), (li, ti) = scored[2 * n], scored[2 * n + 1]

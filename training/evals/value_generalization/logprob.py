@@ -13,6 +13,8 @@ prompt, its key/value cache reused by every option).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from training.evals.logprob import token_logprobs
 
 
@@ -36,12 +38,19 @@ def _option_ids(tokenizer, option: str) -> list[int]:
     return tokenizer(option, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
 
 
-def option_logprobs(model, tokenizer, pairs: list[tuple[str, str]], batch_size: int) -> list[float]:
+def option_logprobs(
+    model,
+    tokenizer,
+    pairs: list[tuple[str, str]],
+    batch_size: int,
+    progress: Callable[[int], None] | None = None,
+) -> list[float]:
     """The mean token log-probability of each (prompt, option) pair's option, in input order;
-    `batch_size` prompts per forward pass."""
+    `batch_size` prompts per forward pass (`progress`: called with the options scored)."""
     heads = {
         p: tokenizer(prompt_text(tokenizer, p), add_special_tokens=False)["input_ids"]
         for p in dict.fromkeys(p for p, _ in pairs)
     }
     encoded = [(heads[p], _option_ids(tokenizer, option)) for p, option in pairs]
-    return [sum(t) / len(t) for t in token_logprobs(model, tokenizer, encoded, batch_size)]
+    scored = token_logprobs(model, tokenizer, encoded, batch_size, progress)
+    return [sum(t) / len(t) for t in scored]

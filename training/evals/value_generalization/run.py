@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import asdict
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from llm.request import Sampling, user
+from pipeline.config.params import to_dict
 from pipeline.io import write_json
 from training.evals.context import EvalContext
+from training.evals.results import ResultCache
 from training.evals.sampling import Chat, check_served, sample
 from training.evals.value_generalization.items import EvalItem, load_set, resolve, select
 from training.evals.value_generalization.logprob import option_logprobs
@@ -36,6 +39,7 @@ from training.evals.value_generalization.scorer import (
     summarize,
 )
 from training.model import load_tokenizer
+from training.progress import Meter
 
 log = logging.getLogger(__name__)
 NAME = "value_generalization"
@@ -64,23 +68,27 @@ def run(ctx: EvalContext) -> dict:
     sets = {name: load_set(name) for name in vp.sets}
     items = [it for name, s in sets.items() for it in select(resolve(name, s), vp.max_items)]
     prompts, prompts_sha = load_prompts()
+    inputs = {
+        "params": to_dict(vp),
+        "batch_size": ctx.params.batch_size,
+        "seed": ctx.seed,
+        "prompts": prompts_sha,
+        "items": [asdict(it) for it in items],
+    }
+    results = ResultCache(ctx.cache, NAME, inputs, __name__, ctx.tally)
     rows: list[dict] = []
     model_ids = {}
+    served = vp.mode == "generate" and vp.backend == "openai"
     for arm in ctx.params.models:
-        if vp.mode == "logprob":
-            model = ctx.arms.load(arm)
-            rows += _logprob_rows(arm, model, ctx.arms.base, items, prompts.choice, ctx)
-            del model
-        else:
-            where = vp.served[arm] if vp.backend == "openai" else str(ctx.arms.folder(arm))
-            chats = [
-                Chat(user(render(prompts.letter, it, order))) for it in items for order in ORDERS
-            ]
-            sampling = Sampling(vp.temperature, vp.max_tokens, ctx.seed)
-            model_ids[arm], replies = sample(
-                vp.backend, where, chats, sampling, vp.samples, PURPOSE, ctx.cache, ctx.run_config
-            )
-            rows += _sample_rows(arm, items, replies)
+        # a served model is known by its id (in the inputs), a local one by its files
+        fingerprint = "served" if served else ctx.arms.fingerprint(arm)
+        result = results.get(arm, fingerprint)
+        if result is None:
+            result = _score(ctx, arm, items, prompts)
+            results.put(arm, fingerprint, result)
+        rows += result["rows"]
+        if "model_id" in result:
+            model_ids[arm] = result["model_id"]
     metrics = {
         "eval": NAME,
         "ran": True,
@@ -106,19 +114,48 @@ def run(ctx: EvalContext) -> dict:
     return metrics
 
 
+def _score(ctx: EvalContext, arm: str, items: list[EvalItem], prompts) -> dict:
+    """The rows of one arm (and, in generate mode, the model id that answered)."""
+    vp = ctx.params.value_generalization
+    if vp.mode == "logprob":
+        with Meter(f"{NAME} {arm}", 2 * len(ORDERS) * len(items), "options") as meter:
+            model = ctx.arms.load(arm)
+            rows = _logprob_rows(arm, model, ctx.arms.base, items, prompts.choice, ctx, meter)
+            del model
+        return {"rows": rows}
+    where = vp.served[arm] if vp.backend == "openai" else str(ctx.arms.folder(arm))
+    chats = [Chat(user(render(prompts.letter, it, order))) for it in items for order in ORDERS]
+    sampling = Sampling(vp.temperature, vp.max_tokens, ctx.seed)
+    with Meter(f"{NAME} {arm}", len(chats) * vp.samples, "replies") as meter:
+        model_id, replies = sample(
+            vp.backend,
+            where,
+            chats,
+            sampling,
+            vp.samples,
+            PURPOSE,
+            ctx.cache,
+            ctx.run_config,
+            progress=meter.advance,
+        )
+    return {"rows": _sample_rows(arm, items, replies), "model_id": model_id}
+
+
 def skip(ctx: EvalContext) -> None:
     write_json(ctx.out_dir / f"{NAME}.json", ctx.skipped(NAME))
     _write_rows(ctx, [])
 
 
-def _logprob_rows(arm, model, base, items: list[EvalItem], template: str, ctx) -> list[dict]:
+def _logprob_rows(
+    arm, model, base, items: list[EvalItem], template: str, ctx, meter: Meter
+) -> list[dict]:
     tokenizer = load_tokenizer(base)
     pairs = []
     for it in items:
         for order in ORDERS:
             prompt = render(template, it, order)
             pairs += [(prompt, it.aligned), (prompt, it.other)]
-    logps = option_logprobs(model, tokenizer, pairs, ctx.params.batch_size)
+    logps = option_logprobs(model, tokenizer, pairs, ctx.params.batch_size, meter.advance)
     rows = []
     for n, (it, order) in enumerate((it, order) for it in items for order in ORDERS):
         la, lo = logps[2 * n], logps[2 * n + 1]
