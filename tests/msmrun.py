@@ -22,3 +22,23 @@ def msm_in(cwd: Path, *args: str | Path, code: str = "") -> subprocess.Completed
         text=True,
         timeout=120,
     )
+
+
+def msm_started(cwd: Path, env: dict[str, str], *args: str | Path) -> subprocess.Popen:
+    """`msm ARGS` started from `cwd` and left running, in its own process group (so a test, or
+    the local server's fault injection, can SIGKILL the whole group midway)."""
+    return subprocess.Popen(
+        [sys.executable, "-c", "from pipeline.cli import main; main()", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def finished(proc: subprocess.Popen, timeout: float = 180) -> tuple[int, str]:
+    """Wait for a started `msm`: its exit code and its stdout + stderr."""
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out + err

@@ -13,11 +13,11 @@ import os
 import random
 import signal
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import yaml
+from msmrun import finished, msm_started
 from testprofile import write_params
 
 from fakes.localserver import LocalAPIServer
@@ -66,20 +66,7 @@ def launch(root: Path, cache: Path, out: Path) -> subprocess.Popen:
     args = ["--spec", "specs/small.md", "--params", "params.yaml", "--run-config", "run.yaml"]
     args += ["--plan", str(out / "plan.json"), "--cache", str(cache), "--out", str(out / "gen")]
     args += ["--stats", str(out / "stats.json"), "--no-progress"]
-    return subprocess.Popen(
-        [sys.executable, "-c", "from pipeline.cli import main; main()", "generate", *args],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group: the server kills the whole group
-    )
-
-
-def finish(proc: subprocess.Popen) -> tuple[int, str]:
-    out, err = proc.communicate(timeout=120)
-    return proc.returncode, out + err
+    return msm_started(root, env, "generate", *args)
 
 
 def test_sigkill_at_five_points_then_rerun(write_spec: Callable[..., Path], tmp_path: Path) -> None:
@@ -91,7 +78,7 @@ def test_sigkill_at_five_points_then_rerun(write_spec: Callable[..., Path], tmp_
         api_key=KEY, responder=LocalModel(), batch_processing_s=12.0, model_id=MODEL
     ) as server:
         root = project(tmp_path / "proj", write_spec(), server.url)
-        code, log = finish(launch(root, root / "cache_ref", root / "ref"))
+        code, log = finished(launch(root, root / "cache_ref", root / "ref"))
         logs.append(log)
         assert code == 0, log
         reference = (root / "ref" / "gen" / "documents.parquet").read_bytes()
@@ -107,13 +94,13 @@ def test_sigkill_at_five_points_then_rerun(write_spec: Callable[..., Path], tmp_
                 server.kill_on_message(point[1], os.getpgid(proc.pid), grace_s=0.3)
             else:
                 server.kill_on_batch_event(point[0], os.getpgid(proc.pid))
-            code, log = finish(proc)
+            code, log = finished(proc)
             logs.append(log)
             assert code == -signal.SIGKILL, (point, code, log)
             assert not (root / "run" / "gen").exists()
         assert [k.trigger for k in server.kills] == [p[0] for p in points]
 
-        code, log = finish(launch(root, root / "cache", root / "run"))
+        code, log = finished(launch(root, root / "cache", root / "run"))
         logs.append(log)
         assert code == 0, log
         assert (root / "run" / "gen" / "documents.parquet").read_bytes() == reference
@@ -139,7 +126,7 @@ def test_a_batch_whose_id_never_reached_the_journal_is_found_by_listing(
         root = project(tmp_path / "proj", write_spec(), server.url)
         proc = launch(root, root / "cache", root / "run")
         server.kill_on_batch_event("created", os.getpgid(proc.pid))
-        code, log = finish(proc)
+        code, log = finished(proc)
         assert code == -signal.SIGKILL, log
         (entry,) = (root / "work" / "batches").rglob("*.json")
         record = json.loads(entry.read_text())
@@ -147,7 +134,7 @@ def test_a_batch_whose_id_never_reached_the_journal_is_found_by_listing(
         record["batch_id"] = ""  # as if the kill came before the id was written
         entry.write_text(json.dumps(record))
 
-        code, log = finish(launch(root, root / "cache", root / "run"))
+        code, log = finished(launch(root, root / "cache", root / "run"))
         assert code == 0, log
         assert "recovered 16 answers" in log
         assert len(server.batches_created) == 1

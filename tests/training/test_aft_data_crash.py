@@ -8,10 +8,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import yaml
+from msmrun import finished, msm_started
 from test_aft_data import spec_file
 from test_aft_data_api import SPEC_BUILD
 from testprofile import write_params
@@ -51,26 +51,13 @@ def launch(root: Path, cache: str, out: str) -> subprocess.Popen:
     env = dict(os.environ, ANTHROPIC_API_KEY=KEY, MSM_WORK_DIR=str(root / "work"))
     args = ["--params", "params.yaml", "--run-config", "run.yaml", "--cache", cache]
     args += ["--out", out, "--stats", f"{out}.stats.json", "--no-progress"]
-    return subprocess.Popen(
-        [sys.executable, "-c", "from pipeline.cli import main; main()", "aft-data", *args],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group: the server kills the whole group
-    )
-
-
-def finish(proc: subprocess.Popen) -> tuple[int, str]:
-    out, err = proc.communicate(timeout=180)
-    return proc.returncode, out + err
+    return msm_started(root, env, "aft-data", *args)
 
 
 def test_sigkill_midway_then_rerun_buys_nothing_twice(tmp_path: Path) -> None:
     with LocalAPIServer(api_key=KEY, responder=aft_model, model_id=MODEL) as server:
         root = project(tmp_path / "proj", server.url)
-        code, log = finish(launch(root, "cache_ref", "ref"))
+        code, log = finished(launch(root, "cache_ref", "ref"))
         assert code == 0, log
         reference = {n: (root / "ref" / n).read_bytes() for n in ("cot.parquet", "no_cot.parquet")}
         total = len(server.requests)
@@ -80,12 +67,12 @@ def test_sigkill_midway_then_rerun_buys_nothing_twice(tmp_path: Path) -> None:
         for n in (total // 3, total // 4):  # the second kill comes later: the cache has a third
             proc = launch(root, "cache", "out")
             server.kill_on_message(n, os.getpgid(proc.pid), grace_s=0.3)
-            code, log = finish(proc)
+            code, log = finished(proc)
             assert code == -signal.SIGKILL, (n, code, log)
             assert not (root / "out").exists() and not (root / "out.stats.json").exists()
         assert [k.trigger for k in server.kills] == ["message", "message"]
 
-        code, log = finish(launch(root, "cache", "out"))
+        code, log = finished(launch(root, "cache", "out"))
         assert code == 0, log
         for name, data in reference.items():
             assert (root / "out" / name).read_bytes() == data, name
