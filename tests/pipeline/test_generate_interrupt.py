@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from msmrun import finished as finish
 
 from fakes.localserver import LocalAPIServer
 from fakes.standin import LocalModel
-from tests.pipeline.test_generate_crash import KEY, MODEL, finish, launch, project
+from tests.pipeline.test_generate_crash import KEY, MODEL, launch, project
 
 NAMES = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
 

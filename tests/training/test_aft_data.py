@@ -163,7 +163,6 @@ def test_one_section_edit_reissues_that_sections_requests_and_freed_questions(
 ) -> None:
     cache = tmp_path / "cache"
     spec = spec_file(tmp_path / "specs")
-    first = build(aft(spec), 0, tmp_path / "a", cache)
     sent: list = []
     original = OfflineBackend.generate
 
@@ -173,6 +172,9 @@ def test_one_section_edit_reissues_that_sections_requests_and_freed_questions(
             yield request, response
 
     monkeypatch.setattr(OfflineBackend, "generate", spy)
+    first = build(aft(spec), 0, tmp_path / "a", cache)
+    answered = [r for r in sent if r.purpose == "aft/response" and "(Pruning)" not in r.system]
+    sent.clear()
     again = build(aft(spec), 0, tmp_path / "b", cache)
     assert sent == [] and again == first  # nothing re-issued for an unchanged spec
     edited = SPEC.replace("because the plant is dormant then.", "while the plant rests.")
@@ -180,16 +182,14 @@ def test_one_section_edit_reissues_that_sections_requests_and_freed_questions(
     build(aft(spec), 0, tmp_path / "c", cache)
     assert sent, "the edited section's requests were not re-issued"
     # Its domains and questions: no other section's. Near-duplicate removal spans sections, so
-    # the edited questions can free another section's question that nearly repeated an old
-    # one: only such a question gets a response (and a judge) call; the rest is cached.
+    # the edited questions can free another section's question that nearly repeated an old one
+    # (and the rounds that follow can answer questions the first build never reached): only
+    # questions never answered before get a response (and a judge) call; the rest is cached.
     others = [r for r in sent if "(Pruning)" not in r.system]
     assert {r.purpose for r in others} <= {"aft/response", "aft/judge"}, others
-    freed = {
-        d["id"]
-        for d in json.loads((tmp_path / "a" / "drops.json").read_text())
-        if d["reason"] == "questions/near_duplicate" and "/pruning/" not in d["id"]
-    } - {d["id"] for d in json.loads((tmp_path / "c" / "drops.json").read_text())}
-    assert 0 < sum(r.purpose == "aft/response" for r in others) <= len(freed)
+    new = {r.key for r in others if r.purpose == "aft/response"}
+    assert new and not new & {r.key for r in answered}
+    assert len(new) < len(answered) / 2  # most of the other sections' answers come from the cache
     # the other sections' chats are the same (their position in the subset may move)
     before = {r["id"]: {**r, "rank": 0} for r in rows(tmp_path / "a")}
     after = {r["id"]: {**r, "rank": 0} for r in rows(tmp_path / "c")}
