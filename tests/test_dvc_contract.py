@@ -16,10 +16,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+from scratch import copy_tracked, discarded
 
 from tests.browser import rendered_dom, screenshot
 from tests.report_dom import not_blank, shown_cells, shown_numbers
@@ -100,26 +102,17 @@ def _insert_after(spec: Path, marker: str, line: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    dst = tmp_path_factory.mktemp("repo")
-    files = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    for rel in files:
-        if rel == "dvc.lock" or not (ROOT / rel).is_file():
-            continue
-        (dst / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / rel, dst / rel)
+def repo(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
+    dst = copy_tracked(tmp_path_factory.mktemp("repo"), skip=("dvc.lock",))
     params = yaml.safe_load((dst / "params.yaml").read_text())
     (dst / "params.yaml").write_text(yaml.safe_dump(_merge(params, TINY), sort_keys=False))
     sh(dst, "git", "init", "-q")
     sh(dst, "git", "add", "-A")
     sh(dst, "git", "commit", "-qm", "tiny profile")
-    return dst
+    with discarded(request, dst):
+        yield dst
 
 
 def test_fresh_repro_builds_everything_and_second_runs_nothing(repo: Path) -> None:

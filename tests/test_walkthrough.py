@@ -29,9 +29,11 @@ import shlex
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from scratch import copy_tracked, discarded
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -64,21 +66,16 @@ def bash_blocks() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def clone(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
     """A fresh `git clone` of a repository holding this one's tracked files."""
-    origin = tmp_path_factory.mktemp("origin")
-    files = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
-    for rel in files:
-        if (ROOT / rel).is_file():
-            (origin / rel).parent.mkdir(parents=True, exist_ok=True)
-            (origin / rel).write_bytes((ROOT / rel).read_bytes())
+    origin = copy_tracked(tmp_path_factory.mktemp("origin"))
     ok(origin, "git init -q && git add -A && git commit -qm origin")
     dst = tmp_path_factory.mktemp("clone") / "msm-factory"
     ok(dst.parent, f"git clone -q {shlex.quote(str(origin))} {dst.name}")
-    return dst
+    with discarded(request, dst.parent):
+        yield dst
 
 
 def test_first_hour(clone: Path) -> None:

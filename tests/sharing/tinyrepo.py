@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
+from scratch import copy_tracked
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = "rules"
@@ -97,11 +97,7 @@ def _overlay(base: dict, over: dict) -> dict:
 
 def build(dst: Path) -> Path:
     """Copy the repository into `dst` with the tiny profile, commit, and build the card's stages."""
-    listed = run(ROOT, "git", "ls-files", "--cached", "--others", "--exclude-standard").stdout
-    for rel in listed.split():
-        if rel != "dvc.lock" and (ROOT / rel).is_file():
-            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / rel, dst / rel)
+    copy_tracked(dst, skip=("dvc.lock",))
     params = yaml.safe_load((dst / "params.yaml").read_text())
     (dst / "params.yaml").write_text(yaml.safe_dump(_overlay(params, PROFILE), sort_keys=False))
     pipeline = yaml.safe_load((dst / "dvc.yaml").read_text())

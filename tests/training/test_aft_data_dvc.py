@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from scratch import copy_tracked, discarded
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,24 +52,16 @@ def set_params(repo: Path, **changes: object) -> None:
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    dst = tmp_path_factory.mktemp("repo")
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    for rel in listed:
-        if rel != "dvc.lock" and (ROOT / rel).is_file():
-            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / rel, dst / rel)
+def repo(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
+    dst = copy_tracked(tmp_path_factory.mktemp("repo"), skip=("dvc.lock",))
     set_params(dst, **{"aft_data.target": 40, "aft_data.samples": 30, "train_aft.max_steps": 1})
     sh(dst, "git", "init", "-q")
     sh(dst, "git", "add", "-A")
     sh(dst, "git", "commit", "-qm", "copy")
-    return dst
+    with discarded(request, dst):
+        yield dst
 
 
 def test_changing_the_active_spec_never_rebuilds_aft_data(repo: Path) -> None:

