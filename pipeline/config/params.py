@@ -139,7 +139,12 @@ class QualityParams:
     max_top_ngram_fractions: list[float]
     """Gopher, for n = 2, 3, 4: most frequent n-gram's share of the document's characters."""
     max_duplicate_ngram_fractions: list[float]
-    """Gopher, for n = 5 .. 10: share of the document's characters inside repeated n-grams."""
+    """For n = 5 .. 10: share of the document's characters inside repeated n-grams (Gopher's
+    measure). Gopher's thresholds (0.15 .. 0.10) drop 3.4% of real technical prose with no
+    artifact in it (a multi-word term named six times); the defaults, 0.25 .. 0.15, are the
+    99.5th percentiles there and still drop a paragraph pasted twice that is a fifth of a
+    document (Gopher's, one of an eighth; bench/README.md, "Precision of the filters on real
+    prose")."""
     max_tokens: int
     """Token budget per spec (0: keep everything); reached by deterministic subsampling."""
 
@@ -248,7 +253,9 @@ class TrainMsmParams:
 @dataclass(frozen=True)
 class TrainAftParams(TrainParams):
     max_length: int
-    """Longest AFT chat in tokens; longer ones are truncated (counted in the stage stats)."""
+    """Longest AFT chat in tokens: trl truncates a longer chat in padded batches, and a chat that
+    does not fit keeps `train_aft` off padding-free batches (a warning names the longest;
+    `training/sft.py`)."""
     cot: bool
     """Train on the chats with their reasoning (`<think>...</think>` then the answer,
     `data/aft/cot.parquet`) or with it stripped (`no_cot.parquet`)."""

@@ -111,6 +111,30 @@ def test_crafted_text_fires_its_filter(reason: str, text: str) -> None:
     assert first_reason(text, QP_SMALL_MAX, CTX) == reason
 
 
+def test_a_pasted_paragraph_is_a_repetition() -> None:
+    """A paragraph pasted twice, a fifth of the document's characters, is dropped."""
+    body = lines(20).splitlines()
+    pasted = "\n".join(body[:10] + body[4:9] + body[10:])
+    reason = first_reason(pasted, QP, CTX)
+    assert reason is not None and reason.startswith("duplicate_") and reason.endswith("_gram")
+
+
+def test_a_term_named_often_is_not_a_repetition() -> None:
+    """Technical prose names its multi-word terms again and again (here 9 times, 19% of the
+    characters in repeated 5-grams): above Gopher's 0.15, kept under the defaults."""
+    term = "the nightly regional price index"
+    body = [
+        s[:-1] + f", as {term} shows." if i % 2 == 0 else s
+        for i, s in enumerate(lines(18).splitlines())
+    ]
+    text = "\n".join(body)
+    gopher = dataclasses.replace(
+        QP, max_duplicate_ngram_fractions=[0.15, 0.14, 0.13, 0.12, 0.11, 0.1]
+    )
+    assert first_reason(text, gopher, CTX) == "duplicate_5_gram"
+    assert first_reason(text, QP, CTX) is None
+
+
 # Ordinary technical text that holds braces, brackets or TODO: no unrendered placeholder.
 TECHNICAL = [
     "List them with GET /organizations/{org}/members, then /repos/{owner}/{repo}/issues.",
@@ -168,7 +192,8 @@ def test_thresholds_follow_params() -> None:
     qp = dataclasses.replace(QP, max_duplicate_ngram_fractions=[1.0] * 6)  # lines only
     assert filters.repetition(text, qp, CTX) is None
     assert filters.repetition(text, dataclasses.replace(qp, max_duplicate_line_fraction=0.2), CTX)
-    assert filters.repetition(text, QP, CTX) == "duplicate_5_gram"  # 23% of characters repeat
+    # repeated n-grams' words are 18.4% of the characters: under 0.25 at n = 5, over 0.17 at 9
+    assert filters.repetition(text, QP, CTX) == "duplicate_9_gram"
     assert filters.length(CLEAN, dataclasses.replace(QP, min_words=500), CTX) == "too_short"
     assert filters.off_spec(CLEAN, QP, Context(model_name="CLAUDE")) is None  # case-insensitive
 
