@@ -29,7 +29,7 @@ def test_release_tag_import_and_update(built: Path, shared_folder: Path, tmp_pat
     consumer.mkdir()
     run(consumer, "git", "init", "-q")
     dvc(consumer, "init", "-q")
-    card = (producer / CORPUS / "README.md").read_text()
+    card = (built / CORPUS / "README.md").read_text()  # the card of the commit tagged v1
     (line,) = re.findall(r"^dvc import .*$", card, flags=re.M)
     line = line.replace("<this repo's git URL>", str(producer)).replace("<tag>", f"{SPEC}-v1")
     run(consumer, *shlex.split(line))
