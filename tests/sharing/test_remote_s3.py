@@ -16,7 +16,7 @@ import pytest
 from servers import S3Server
 from tinyrepo import CORPUS, OUTPUTS, SPEC, clone, digest, dvc, msm, outputs_digest, stages_run
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=120)
 BUCKET = "msm-corpora"
 
 
