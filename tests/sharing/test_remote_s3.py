@@ -3,7 +3,7 @@
 The same round trip as over SSH, through the set-up lines the README gives for S3 (endpoint URL
 and keys in `.dvc/config.local`), and a damaged object on the bucket caught on pull. One round
 trip buys its corpus from a paid backend (a local server that counts what it is asked) and
-checks that `dvc repro` in the pulling clone asks it for nothing.
+checks that `dvc repro` in the pulling clone asks it for nothing, even when generation is forced.
 """
 
 from __future__ import annotations
