@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import paid
 import pytest
 import tinyrepo
-from servers import SSHD, S3Server, SSHServer
+from scratch import discarded
+from servers import S3Server, SSHServer
 
 
 @pytest.fixture(scope="session")
@@ -18,8 +20,6 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SSHServer]:
-    if SSHD is None:
-        pytest.skip("no sshd on this machine: `apt-get install openssh-server` (.ci/run does)")
     server = SSHServer(tmp_path_factory.mktemp("sshd"))
     yield server
     server.close()
@@ -39,3 +39,17 @@ def shared_folder(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     tinyrepo.dvc(built, "remote", "add", "--local", "-f", "folder", str(folder))
     tinyrepo.msm(built, "remote", "push", "-r", "folder")
     return folder
+
+
+@pytest.fixture(scope="module")
+def paid_origin(
+    request: pytest.FixtureRequest,
+    built: Path,
+    shared_folder: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Path]:
+    """A bare origin whose head generates through the paid backend, and its own store
+    (`tests/sharing/paid.py`)."""
+    root = tmp_path_factory.mktemp("buyers")
+    with discarded(request, paid.origin(root, built, shared_folder)):
+        yield root

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from tinyrepo import CORPUS, SPEC, digest, msm
 
 pytestmark = pytest.mark.slow
@@ -36,6 +37,39 @@ def test_export_loads_with_datasets_and_polars(
     assert df["text"].str.len_chars().min() > 0
     assert set(df["spec"]) == {SPEC}
     assert f"{pack['train']['documents']} train" in done.stdout
+
+
+def test_export_is_ready_for_a_hub_upload(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The card's front matter names the exported files and splits as `datasets` finds them, and
+    loading the folder as a hub dataset repository (README card and all) gives the same rows."""
+    import datasets
+
+    out = tmp_path / "export"
+    msm(built, "export", SPEC, str(out))
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\n")
+    meta = yaml.safe_load(card[4 : card.index("\n---\n", 4)])
+    (config,) = meta["configs"]
+    assert config["config_name"] == "default"
+    matched: dict[str, list[str]] = {}
+    for entry in config["data_files"]:
+        files = sorted(str(p.relative_to(out)) for p in out.glob(entry["path"]))
+        assert files, f"{entry['path']} matches no exported file"
+        matched[entry["split"]] = files
+    exported = sorted(str(p.relative_to(out)) for p in out.rglob("*.parquet"))
+    assert sorted(f for files in matched.values() for f in files) == exported  # each once
+
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf-cache"))
+    by_dir = datasets.load_dataset("parquet", data_dir=str(out), cache_dir=str(tmp_path / "a"))
+    assert set(by_dir) == set(matched)
+    as_hub = datasets.load_dataset(str(out), cache_dir=str(tmp_path / "b"))
+    assert set(as_hub) == set(matched)
+    for split in matched:
+        assert as_hub[split].num_rows == by_dir[split].num_rows > 0
+        assert as_hub[split].features == by_dir[split].features
+        assert as_hub[split].to_dict() == by_dir[split].to_dict()
 
 
 def test_export_is_deterministic_and_replaces_only_an_export(built: Path, tmp_path: Path) -> None:

@@ -1,7 +1,9 @@
 """A DVC remote on S3 (dvc-s3) against an S3-compatible server (moto's server mode) on 127.0.0.1.
 
 The same round trip as over SSH, through the set-up lines the README gives for S3 (endpoint URL
-and keys in `.dvc/config.local`), and a damaged object on the bucket caught on pull.
+and keys in `.dvc/config.local`), and a damaged object on the bucket caught on pull. One round
+trip buys its corpus from a paid backend (a local server that counts what it is asked) and
+checks that `dvc repro` in the pulling clone asks it for nothing, even when generation is forced.
 """
 
 from __future__ import annotations
@@ -9,11 +11,12 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import paid
 import pytest
 from servers import S3Server
-from tinyrepo import CORPUS, OUTPUTS, clone, dvc, msm, outputs_digest, stages_run
+from tinyrepo import CORPUS, OUTPUTS, SPEC, clone, digest, dvc, msm, outputs_digest, stages_run
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=120)
 BUCKET = "msm-corpora"
 
 
@@ -43,6 +46,29 @@ def test_push_then_pull_into_a_clone_is_byte_identical_and_runs_nothing(
     assert outputs_digest(other) == outputs_digest(built)
     assert "up to date" in dvc(other, "status").stdout
     assert stages_run(dvc(other, "repro")) == set()
+
+
+def test_a_bought_corpus_pulled_into_a_clone_buys_nothing_again(
+    pushed: S3Server, paid_origin: Path, tmp_path: Path
+) -> None:
+    seller = paid.buyer(paid_origin, "s3-seller")
+    with paid.paid_api("S3") as api:
+        paid.buy(seller, api)
+        spent = paid.bought(api)
+        assert spent[0] > 0, "the corpus was not bought from the paid backend"
+        add_remote(seller, pushed)
+        msm(seller, "remote", "push", "-r", "s3")
+
+        other = clone(seller, tmp_path / "other")
+        add_remote(other, pushed)
+        msm(other, "remote", "pull", "-r", "s3")
+        assert outputs_digest(other) == outputs_digest(seller)
+        assert stages_run(paid.dvc(other, "repro", url=api.url)) == set()
+        assert paid.bought(api) == spent, "the pulling clone bought from the paid backend"
+        # forced to generate again, it is answered by the generation cache that it pulled
+        paid.dvc(other, "repro", "--force", "--single-item", f"generate@{SPEC}", url=api.url)
+        assert paid.bought(api) == spent, "a forced regeneration bought from the paid backend"
+        assert digest(other / CORPUS / "generate") == digest(seller / CORPUS / "generate")
 
 
 def test_damaged_object_on_the_bucket_is_caught_on_pull(
