@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 CURVE_STAGES = {"train_msm": "MSM", "train_aft": "MSM + AFT", "train_aft_only": "AFT only"}
 """The training stages whose loss curves the report draws, with the arm each one trains."""
 
-Reader = Callable[[str, str], "str | None"]
+Reader = Callable[[str, str], str | None]
 """(path, rev) -> the file's text at that commit, or None where the run has no such file."""
 
 
