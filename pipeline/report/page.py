@@ -151,13 +151,15 @@ def experiments_section(page: Page, view: ExperimentsView) -> None:
     for label, counts in missing:
         text = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
         page.add(f"<p class='missing'>{escape(label)}: {escape(text)} (not in the figures)</p>")
-    if view.paper:
+    labels = {g.label for g in view.groups}
+    paper = [p for p in view.paper if p.label in labels]  # the groups this repository ran
+    if paper:
         rows = "".join(
             f"<tr><td>{escape(p.label)}</td><td class='text'>{p.arm}</td>"
             f"<td>{escape(p.metric)}</td><td data-group='{escape(p.label)}' data-arm='{p.arm}' "
             f"data-paper='{escape(p.metric)}'>{p.value:.2f}</td>"
             f"<td class='text'>{escape(p.note)}</td></tr>"
-            for p in view.paper
+            for p in paper
         )
         page.add(
             "<h3>The paper's figures</h3><table><tr><th>group</th><th>arm</th><th>metric</th>"

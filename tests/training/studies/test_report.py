@@ -35,13 +35,15 @@ STUDY = {
     "description": "two cheese specs, one AFT set",
     "specs": ["cheese_affordability", "cheese_america"],
     "seeds": [0, 1, 2],
-    "variants": {"no_cot": {"train_aft": {"cot": False}}},
+    "variants": {"no_cot": {"train_aft": {"cot": False}}, "cot": {"train_aft": {"cot": True}}},
     "params": {},
     "cpu": {"profile": ""},
     "gpu": {"profile": ""},
     "reported": [
         {"spec": "cheese_affordability", "arm": "aft", "metric": METRIC, "value": 0.48,
          "note": "MSM + AFT, Llama-3.1-8B base"},
+        {"spec": "cheese_affordability", "variant": "cot", "arm": "aft", "metric": METRIC,
+         "value": 0.5, "note": "a variant this repository has not run"},
     ],
 }  # fmt: skip
 
@@ -135,7 +137,7 @@ def test_report_in_a_browser(report: Path) -> None:
     cells = shown_cells(dom)
     assert cells[(AFFORDABILITY, "aft", METRIC)] == format_cell(0.6, 0.1 / math.sqrt(3), 3)
     assert cells[(AMERICA, "aft", METRIC)] == format_cell(0.3, 0.05, 2)
-    assert shown_paper(dom) == {(AFFORDABILITY, "aft", METRIC): "0.48"}
+    assert shown_paper(dom) == {(AFFORDABILITY, "aft", METRIC): "0.48"}  # not the unrun `cot`
     (metric,) = [f for f in shown_figures(dom) if f.attrs.get("data-metric") == METRIC]
     assert metric.drawn and figures.PAPER in metric.text
 
