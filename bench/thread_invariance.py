@@ -138,10 +138,10 @@ def run(root: Path, threads: int, inputs: dict[str, Path], evaluate: bool) -> di
                          "--metrics", out / "train_msm"),
         "train_aft": msm(root, threads, "train-aft", "--base", inputs["base"],
                          "--msm", out / "msm", "--data", inputs["aft"], "--out", out / "aft",
-                         "--metrics", out / "train_aft.json"),
+                         "--metrics", out / "train_aft"),
         "train_aft_only": msm(root, threads, "train-aft", "--base", inputs["base"],
                               "--data", inputs["aft"], "--out", out / "aft_only",
-                              "--metrics", out / "train_aft_only.json"),
+                              "--metrics", out / "train_aft_only"),
     }  # fmt: skip
     if evaluate:
         took["evaluate"] = msm(root, threads, "evaluate", *rc, "--base", inputs["base"],

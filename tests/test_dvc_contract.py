@@ -19,12 +19,21 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from scratch import copy_tracked, discarded
 
+from pipeline.report.figures import PAPER
 from tests.browser import rendered_dom, screenshot
-from tests.report_dom import not_blank, shown_cells, shown_numbers
+from tests.report_dom import (
+    not_blank,
+    shown_cells,
+    shown_corpus,
+    shown_figures,
+    shown_numbers,
+    shown_paper,
+)
 from training.studies.compare import format_cell
 
 pytestmark = pytest.mark.slow(seconds=580)
@@ -136,6 +145,15 @@ def test_fresh_repro_builds_everything_and_second_runs_nothing(repo: Path) -> No
     assert sk["spec"] == "general" and sk["set"]["source"] == "checked_in"
     assert {m["n"] for m in sk["models"].values()} == {4} and len(sk["models"]) == 4
     assert (repo / "metrics/spec_knowledge.parquet").is_file()
+    # every training stage's per-step curves, as `dvc plots show` and `dvc metrics show` read them
+    plots = dvc(repo, "plots", "show", "--json")
+    metrics = json.loads(dvc(repo, "metrics", "show", "--json"))
+    for stage in ("train_msm", "train_aft", "train_aft_only"):
+        assert f"metrics/{stage}/plots/metrics/loss.tsv" in plots, stage
+        steps = TINY["train_aft" if "aft" in stage else "train_msm"]["max_steps"]
+        assert f"metrics/{stage}/metrics.json" in json.dumps(metrics), stage
+        curve = (repo / f"metrics/{stage}/plots/metrics/loss.tsv").read_text().splitlines()
+        assert curve[0] == "step\tloss" and len(curve) == 1 + steps, curve
     assert ran(dvc(repo, "repro")) == set()
     assert "up to date" in dvc(repo, "status")
     sh(repo, "git", "add", "-A")
@@ -168,6 +186,23 @@ def test_report_before_any_experiment(repo: Path) -> None:
         quality = json.loads((stats / "quality.json").read_text())
         assert shown[(spec, "generated")] == f"{generate['documents']:,}"
         assert shown[(spec, "after quality")] == f"{quality['documents_out']:,}"
+        # every drop reason with its count, as the dedup and quality stats files say
+        dropped = {s: json.loads((stats / f"{s}.json").read_text()) for s in ("dedup", "quality")}
+        drops = {
+            f"{stage}/{reason}": f"{n:,}"
+            for stage, st in dropped.items()
+            for reason, n in st.get("dropped", {}).items()
+            if n
+        }
+        drops |= {f"generate/{r}": f"{n:,}" for r, n in (generate.get("failures") or {}).items()}
+        assert {k: v for (s, k), v in shown_corpus(dom, "drop").items() if s == spec} == drops
+        # statements with a final document, out of the plan's statements
+        plan = json.loads((repo / "corpora" / spec / "plan.json").read_text())
+        planned = {a["id"] for section in plan["sections"] for a in section["assertions"]}
+        docs = pq.read_table(repo / "corpora" / spec / "quality" / "documents.parquet")
+        covered = {a for ids in docs.column("assertion_ids").to_pylist() for a in ids} & planned
+        statements = shown_corpus(dom, "what")[(spec, "statements")]
+        assert statements == f"{len(covered)} of {len(planned)}"
     assert "No experiments yet" in dom
     assert dom.count('class="main-svg"') >= 4 * len(SPECS)  # plotly drew, offline
     assert not_blank(screenshot(repo / "report.html", repo / "report.png"))
@@ -233,6 +268,7 @@ TINY_STUDY = {
     "params": {"evaluate": {"evals": ["heldout_loss"]}},  # the cheapest eval: 4 arms, 1 number
     "cpu": {"profile": ""},
     "gpu": {"profile": ""},
+    "reported": [{"spec": "general", "arm": "aft", "metric": "heldout_loss", "value": 2.5}],
 }
 
 
@@ -269,11 +305,27 @@ def test_study_queued_run_compared_and_reported(repo: Path) -> None:
         assert got["mean"] == pytest.approx(sum(losses) / 2)
         assert got["sem"] == pytest.approx(abs(losses[0] - losses[1]) / 2)  # sd/sqrt(2), n=2
     sh(repo, "msm", "report", "--out", "report.html")
-    cells = shown_cells(rendered_dom(repo / "report.html"))
+    dom = rendered_dom(repo / "report.html")
+    cells = shown_cells(dom)
     for label, group in figures.items():
         for key, c in group["metrics"].items():
             metric, arm = key.rsplit(":", 1)
             assert cells[(label, arm, metric)] == format_cell(c["mean"], c["sem"], c["seeds"])
+    # the training curves: one figure per group, a panel per training stage, a line per seed
+    drawn = shown_figures(dom)
+    curves = {f.attrs["data-group"]: f for f in drawn if f.attrs["data-figure"] == "curves"}
+    assert set(curves) == set(figures)
+    assert sum(f.attrs["data-figure"] == "curves" for f in drawn) == len(figures)
+    for label, fig in curves.items():
+        assert fig.drawn
+        for panel in ("MSM (train_msm)", "MSM + AFT (train_aft)", "AFT only (train_aft_only)"):
+            assert panel in fig.text, fig.text
+        assert {f"{label}-s0", f"{label}-s1"} <= set(fig.text), fig.text
+    # the paper's figure: in its table and in the metric's figure, beside ours
+    assert shown_paper(dom) == {("tiny-general-plain", "aft", "heldout_loss"): "2.50"}
+    (loss,) = [f for f in drawn if f.attrs.get("data-metric") == "heldout_loss"]
+    assert loss.drawn and PAPER in loss.text
+    assert not_blank(screenshot(repo / "report.html", repo / "report-experiments.png"))
 
 
 def test_local_base_model_reruns_only_what_reads_the_model(repo: Path) -> None:

@@ -13,6 +13,11 @@ their reasoning (`data/aft/cot.parquet`: `<think>...</think>` then the answer) o
 nested prefix. How fast a step runs (padding-free batches, Liger, attention, bf16 on a GPU
 only) comes from `run.yaml` `training:` and never changes the recipe: see `training.sft`. Tiny
 CPU run: the default profile.
+
+`--metrics` is a folder in the layout `train_msm` writes (`training.curves`, dvclive's):
+`plots/metrics/{loss,lr,grad_norm}.tsv`, one row per optimizer step as trl's trainer logs it,
+and `metrics.json` (the last step, and the run's summary under `run`). Timings the trainer logs
+(runtime, samples/s) are left out, so the CPU run's files are byte-identical from run to run.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from transformers import PrinterCallback, TrainerCallback
 from pipeline.config.params import TrainAftParams, TrainParams, load_params
 from pipeline.config.run import TrainingSettings, load_run_config
 from pipeline.errors import InputError
-from pipeline.io import atomic_dir, write_json
+from pipeline.io import atomic_dir
+from training.curves import write_curves
 from training.model import (
     is_adapter,
     load_base,
@@ -55,7 +61,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--data", type=Path, required=True, help="AFT data folder (cot.parquet, no_cot.parquet)"
     )
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--metrics", type=Path, required=True)
+    p.add_argument(
+        "--metrics",
+        type=Path,
+        required=True,
+        help="folder for the curves (plots/metrics/*.tsv) and metrics.json",
+    )
 
 
 def run(args: argparse.Namespace) -> None:
@@ -84,6 +95,27 @@ def summarize(history: list[dict], tp: TrainParams, tokens_per_step: int | None 
     }
     if tokens_per_step:
         out["tokens_seen"] = tp.max_steps * tokens_per_step
+    return out
+
+
+CURVES = {"loss": "loss", "learning_rate": "lr", "grad_norm": "grad_norm"}
+"""trl's per-step log keys -> the curve names `train_msm` uses."""
+
+
+def step_curves(log_history: list[dict]) -> list[dict]:
+    """The per-step records of a trainer's `log_history` (`logging_steps=1`) as curves: loss,
+    learning rate and gradient norm, rounded as `train_msm` rounds them. The run's closing
+    entry (runtime, samples/s: wall time) and trl's token counts are not curves here."""
+    out = []
+    for entry in log_history:
+        if "loss" not in entry:
+            continue
+        record = {"step": int(entry["step"])}
+        for key, name in CURVES.items():
+            if entry.get(key) is not None:
+                value = float(entry[key])
+                record[name] = value if name == "lr" else round(value, 6)
+        out.append(record)
     return out
 
 
@@ -181,6 +213,6 @@ def train_aft(
     stats.update(budget)
     with atomic_dir(out) as tmp_out:
         save_adapter(model, tmp_out)
-    write_json(metrics, stats)
+    write_curves(metrics, step_curves(trainer.state.log_history), stats)
     log.info("train_aft: %s", stats)
     return stats

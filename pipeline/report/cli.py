@@ -6,9 +6,10 @@
 Per spec: the funnel (generated, after dedup, after quality, packed; documents and tokens), drop
 reasons, coverage of sections and statements, document-type mix, length histograms and sample
 documents. Per experiment group (`msm compare` groups): each eval headline per arm, mean ± 1 SEM
-over seeds, with the paper's figures beside ours where the studies record them, and the MSM
-training curve of every run. The file opens offline: plotly.js, styles and data are inline.
-What is not built yet is named in the report, with the command that builds it.
+over seeds, with the paper's figures beside ours where the studies record them, and the training
+curves of every run (a panel per stage: MSM, MSM + AFT, AFT only). The file opens offline:
+plotly.js, styles and data are inline. What is not built yet is named in the report, with the
+command that builds it.
 """
 
 from __future__ import annotations

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from pipeline.report.corpus import CorpusView
-from pipeline.report.experiments import ExperimentsView
+from pipeline.report.experiments import CURVE_STAGES, ExperimentsView
 from training.studies.aggregate import Group
 
 ARMS = ("base", "msm", "aft", "aft_only")
 ARM_NAMES = {"base": "base", "msm": "MSM only", "aft": "MSM + AFT", "aft_only": "AFT only"}
 ARM_COLORS = {"base": "#9e9e9e", "msm": "#4c78a8", "aft": "#e45756", "aft_only": "#f58518"}
+PAPER = "the paper (reported)"
+"""The legend entry of the paper's figures."""
+SEED_COLORS = ("#4c78a8", "#e45756", "#54a24b", "#b279a2", "#f58518", "#72b7b2", "#9d755d")
 LAYOUT = dict(
     template="plotly_white",
     height=340,
@@ -59,8 +63,9 @@ def sections(view: CorpusView) -> go.Figure:
 
 
 def metric(view: ExperimentsView, name: str) -> go.Figure:
-    """One eval headline: a bar per arm per experiment group, 1 SEM error bars over seeds, the
-    paper's figures as diamonds on their group and arm."""
+    """One eval headline: a bar per arm per experiment group, 1 SEM error bars over seeds, and
+    the paper's figure for a group and arm as a black diamond in that arm's slot (its height the
+    paper's value, ours the bar's), one legend entry for all of them."""
     groups = [g for g in view.groups if any(m == name for m, _ in g.cells)]
     labels = [g.label for g in groups]
     fig = go.Figure()
@@ -80,36 +85,65 @@ def metric(view: ExperimentsView, name: str) -> go.Figure:
                 hovertemplate="%{y:.3f} ± %{error_y.array:.3f} (%{customdata} seeds)",
             )
         )
-    paper = [p for p in view.paper if p.metric == name and p.label in labels]
+    paper = [p for p in view.paper if p.metric == name and p.label in labels and p.arm in arms]
     for arm in arms:
         mine = [p for p in paper if p.arm == arm]
         if mine:
             fig.add_trace(
-                go.Bar(
-                    name=f"paper: {ARM_NAMES.get(arm, arm)}",
+                go.Scatter(
+                    name=PAPER,
+                    legendgroup="paper",
+                    showlegend=not any(t.legendgroup == "paper" for t in fig.data),
                     x=[p.label for p in mine],
                     y=[p.value for p in mine],
+                    mode="markers",
                     offsetgroup=arm,
-                    marker=dict(color="rgba(0,0,0,0)", line=dict(color="black", width=2)),
-                    hovertext=[p.note for p in mine],
-                    showlegend=True,
+                    marker=dict(
+                        symbol="diamond", size=13, color="black", line=dict(color="white", width=1)
+                    ),
+                    customdata=[f"{ARM_NAMES.get(arm, arm)}: {p.note}" for p in mine],
+                    hovertemplate="the paper: %{y:.2f}<br>%{customdata}<extra></extra>",
                 )
             )
-    fig.update_layout(
-        title=f"{name}: mean ± 1 SEM over seeds (outlined: the paper)", barmode="group",
-        **LAYOUT,
-    )  # fmt: skip
+    title = f"{name}: mean ± 1 SEM over seeds" + ("; ◆ the paper" if paper else "")
+    fig.update_layout(title=title, barmode="group", scattermode="group", **LAYOUT)
     return fig
 
 
 def curves(view: ExperimentsView, group: Group) -> go.Figure:
-    fig = go.Figure()
-    for run, points in sorted(view.curves.get(group.label, {}).items()):
-        fig.add_trace(
-            go.Scatter(x=[s for s, _ in points], y=[v for _, v in points], mode="lines", name=run)
-        )
-    fig.update_layout(
-        title=f"{group.label}: MSM training loss", xaxis_title="step", yaxis_title="loss",
-        **LAYOUT,
-    )  # fmt: skip
+    """The group's training loss per step: a panel per training stage (MSM, MSM + AFT, AFT
+    only), a line per run (seed) in the same colour in every panel."""
+    found = view.curves.get(group.label, {})
+    stages = [s for s in CURVE_STAGES if found.get(s)]
+    fig = make_subplots(
+        rows=1,
+        cols=max(1, len(stages)),
+        subplot_titles=[f"{CURVE_STAGES[s]} ({s})" for s in stages],
+        horizontal_spacing=0.08,
+    )
+    runs = sorted({r for s in stages for r in found[s]})
+    shown: set[str] = set()
+    for col, stage in enumerate(stages, start=1):
+        for i, run in enumerate(runs):
+            points = found[stage].get(run)
+            if not points:
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=[s for s, _ in points],
+                    y=[v for _, v in points],
+                    mode="lines+markers" if len(points) < 20 else "lines",
+                    name=run,
+                    legendgroup=run,
+                    showlegend=run not in shown,
+                    line=dict(color=SEED_COLORS[i % len(SEED_COLORS)]),
+                ),
+                row=1,
+                col=col,
+            )
+            shown.add(run)
+        fig.update_xaxes(title_text="step", row=1, col=col)
+    fig.update_yaxes(title_text="training loss", row=1, col=1)
+    layout = {**LAYOUT, "margin": {**LAYOUT["margin"], "t": 80}}  # the title above the panels
+    fig.update_layout(title=f"{group.label}: training loss per step", **layout)
     return fig

@@ -1,8 +1,9 @@
 """The report as one HTML file: plotly.js, styles and data inline, nothing fetched.
 
-Figures get fixed element ids, so the same inputs give the same bytes. Numbers shown in tables
+Figures get fixed element ids, so the same inputs give the same bytes, and sit in a `<div>` whose
+`data-figure` (and `data-group` or `data-metric`) says what they show. Numbers shown in tables
 carry `data-*` attributes naming what they are (spec and step, group, arm and metric), which is
-how the browser test checks them against the metrics files.
+how the browser tests check them against the metrics files.
 """
 
 from __future__ import annotations
@@ -40,14 +41,17 @@ class Page:
     def add(self, html: str) -> None:
         self.parts.append(html)
 
-    def figure(self, fig: go.Figure) -> str:
+    def figure(self, fig: go.Figure, kind: str, **about: str) -> str:
+        """The figure's HTML in a `<div data-figure=KIND data-ABOUT=...>`."""
         self.figures += 1
-        return fig.to_html(
+        attrs = "".join(f" data-{k}='{escape(v)}'" for k, v in {"figure": kind, **about}.items())
+        html = fig.to_html(
             full_html=False,
             include_plotlyjs=False,
             div_id=f"figure-{self.figures}",
             config={"displaylogo": False, "responsive": True},
         )
+        return f"<div{attrs}>{html}</div>"
 
     def render(self) -> str:
         return (
@@ -100,13 +104,13 @@ def corpus_section(page: Page, view: CorpusView) -> None:
         )
     charts = []
     if view.funnel:
-        charts.append(page.figure(figures.funnel(view)))
+        charts.append(page.figure(figures.funnel(view), "funnel", spec=view.spec))
     if view.words:
-        charts.append(page.figure(figures.lengths(view)))
+        charts.append(page.figure(figures.lengths(view), "lengths", spec=view.spec))
     if view.doc_types:
-        charts.append(page.figure(figures.doc_types(view)))
+        charts.append(page.figure(figures.doc_types(view), "doc-types", spec=view.spec))
     if view.sections:
-        charts.append(page.figure(figures.sections(view)))
+        charts.append(page.figure(figures.sections(view), "sections", spec=view.spec))
     page.add("<div class='grid'>" + "".join(f"<div>{c}</div>" for c in charts) + "</div>")
     for s in view.samples:
         page.add(
@@ -147,19 +151,28 @@ def experiments_section(page: Page, view: ExperimentsView) -> None:
     for label, counts in missing:
         text = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
         page.add(f"<p class='missing'>{escape(label)}: {escape(text)} (not in the figures)</p>")
-    if view.paper:
+    labels = {g.label for g in view.groups}
+    paper = [p for p in view.paper if p.label in labels]  # the groups this repository ran
+    if paper:
         rows = "".join(
             f"<tr><td>{escape(p.label)}</td><td class='text'>{p.arm}</td>"
-            f"<td>{escape(p.metric)}</td><td>{p.value:.2f}</td>"
+            f"<td>{escape(p.metric)}</td><td data-group='{escape(p.label)}' data-arm='{p.arm}' "
+            f"data-paper='{escape(p.metric)}'>{p.value:.2f}</td>"
             f"<td class='text'>{escape(p.note)}</td></tr>"
-            for p in view.paper
+            for p in paper
         )
         page.add(
             "<h3>The paper's figures</h3><table><tr><th>group</th><th>arm</th><th>metric</th>"
             f"<th>paper</th><th>note</th></tr>{rows}</table>"
         )
     for m in metrics:
-        page.add(page.figure(figures.metric(view, m)))
+        page.add(page.figure(figures.metric(view, m), "metric", metric=m))
+    page.add("<h3>Training curves</h3>")
     for g in view.groups:
         if view.curves.get(g.label):
-            page.add(page.figure(figures.curves(view, g)))
+            page.add(page.figure(figures.curves(view, g), "curves", group=g.label))
+        else:
+            page.add(
+                f"<p class='missing'>{escape(g.label)}: no training curve in the DVC cache "
+                "(`dvc pull` the runs' metrics, or rerun them).</p>"
+            )

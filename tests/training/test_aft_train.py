@@ -41,13 +41,14 @@ def test_train_aft_reads_the_chosen_chats(tiny: dict, tmp_path: Path, cot: bool)
         tmp_path / "m",
         tmp_path / "data",
         tmp_path / "aft",
-        tmp_path / "metrics.json",
+        tmp_path / "metrics",
         tp,
         0,
         "float32",
     )
     assert stats["chats"] == ("cot.parquet" if cot else "no_cot.parquet")
     assert stats["train_samples"] == 8 and stats["loss_first"] is not None
+    assert json.loads((tmp_path / "metrics" / "metrics.json").read_text())["run"] == stats
 
 
 def test_aft_only_trains_a_new_adapter_on_the_base_model(tiny: dict, tmp_path: Path) -> None:
@@ -62,14 +63,31 @@ def test_aft_only_trains_a_new_adapter_on_the_base_model(tiny: dict, tmp_path: P
     build(aft(spec_file(tmp_path / "specs"), target=24, samples=8), 0, tmp_path / "data",
           tmp_path / "cache")  # fmt: skip
     tp = dataclasses.replace(PARAMS.train_aft, max_steps=2, batch_size=4, max_length=64, lr=1e-2)
-    train_aft(base, None, tmp_path / "data", tmp_path / "aft", tmp_path / "m.json", tp, 0,
-              "float32")  # fmt: skip
+    stats = train_aft(base, None, tmp_path / "data", tmp_path / "aft", tmp_path / "m", tp, 0,
+                      "float32")  # fmt: skip
     weights = load_file(tmp_path / "aft" / "adapter_model.safetensors")
     b = {k: v for k, v in weights.items() if "lora_B" in k}
     assert b and all(v.abs().max() > 0 for v in b.values()), [
         k for k, v in b.items() if not v.any()
     ]
     assert is_adapter(tmp_path / "aft")
+    _check_curves(tmp_path / "m", stats, steps=2)
+
+
+def _check_curves(folder: Path, stats: dict, steps: int) -> None:
+    """`train_msm`'s dvclive layout: a row per optimizer step, no wall time in any file."""
+    curves = folder / "plots" / "metrics"
+    assert sorted(p.name for p in curves.iterdir()) == ["grad_norm.tsv", "loss.tsv", "lr.tsv"]
+    rows = [line.split("\t") for line in (curves / "loss.tsv").read_text().splitlines()]
+    assert rows[0] == ["step", "loss"]
+    assert [int(r[0]) for r in rows[1:]] == list(range(1, steps + 1))
+    assert float(rows[1][1]) == pytest.approx(stats["loss_first"], abs=1e-4)
+    assert float(rows[-1][1]) == pytest.approx(stats["loss_last"], abs=1e-4)
+    lrs = [float(r.split("\t")[1]) for r in (curves / "lr.tsv").read_text().splitlines()[1:]]
+    assert len(lrs) == steps and min(lrs) >= 0 and lrs[-1] > 0  # warmup starts at 0
+    summary = json.loads((folder / "metrics.json").read_text())
+    assert summary["step"] == steps and summary["run"] == stats
+    assert not any(k in json.dumps(summary) for k in ("runtime", "per_second", "timestamp"))
 
 
 def test_loss_is_on_the_assistant_turn_only_token_by_token(
