@@ -47,6 +47,7 @@ from training.evals import heldout_loss
 from training.evals.agentic_misalignment import run as agentic_misalignment
 from training.evals.arms import Arms
 from training.evals.context import EvalContext
+from training.evals.merged import models_root, sweep
 from training.evals.spec_knowledge import run as spec_knowledge
 from training.evals.value_generalization import run as value_generalization
 
@@ -79,29 +80,39 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     params = load_params(args.params)
+    run_config = load_run_config(args.run_config)
+    arms = Arms(
+        args.base, args.msm, args.aft, args.aft_only, params.model.dtype, run_config.evaluate.device
+    )
     ctx = EvalContext(
-        arms=Arms(args.base, args.msm, args.aft, args.aft_only, params.model.dtype),
+        arms=arms,
         params=params.evaluate,
         spec=params.spec,
         spec_file=args.spec,
         seed=params.train_seed,
         shards=args.shards,
         cache=args.cache,
-        run_config=load_run_config(args.run_config),
+        run_config=run_config,
         out_dir=args.out_dir,
     )
     evaluate(ctx)
 
 
 def evaluate(ctx: EvalContext) -> dict[str, dict]:
-    """Run the selected evals; return their metrics by name."""
+    """Run the selected evals; return their metrics by name. The model folders merged for
+    sampling are removed when it returns or raises (Ctrl-C and SIGTERM included), and what
+    killed runs left is removed first (`training/evals/merged.py`)."""
     ctx.cache.mkdir(parents=True, exist_ok=True)
+    sweep(models_root())
     out = {}
-    for name, module in EVALS.items():
-        if name in ctx.params.evals:
-            out[name] = module.run(ctx)
-        else:
-            module.skip(ctx)
+    try:
+        for name, module in EVALS.items():
+            if name in ctx.params.evals:
+                out[name] = module.run(ctx)
+            else:
+                module.skip(ctx)
+    finally:
+        ctx.arms.close()
     log.info(
         "evaluate: %d results per eval and model scored, %d taken from %s (model and inputs "
         "unchanged)",
