@@ -53,6 +53,13 @@ def save_base(args: argparse.Namespace, tokenizer, folder: Path):
     return model
 
 
+def save_and_time_naive(args: argparse.Namespace, tokenizer, folder: Path, subset) -> float:
+    """Save the base folder; the naive loop's seconds over `subset` on the same model."""
+    model = save_base(args, tokenizer, folder)
+    naive(model, tokenizer, subset[:8], args.device)  # warm-up
+    return timed(lambda: naive(model, tokenizer, subset, args.device))[1]
+
+
 def write_settings(args: argparse.Namespace, work: Path) -> tuple[Path, Path]:
     """params.yaml (the repository's, with the eval of one model in logprob mode) and run.yaml."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -103,13 +110,10 @@ def main() -> None:
     ]
     with tempfile.TemporaryDirectory(prefix="vg-eval-") as tmp:
         work = Path(tmp)
-        model = save_base(args, tokenizer, work / "base")
         subset = pairs[: args.naive_limit]
-        naive(model, tokenizer, subset[:8], args.device)  # warm-up
-        _, t_naive = timed(lambda: naive(model, tokenizer, subset, args.device))
-        del model  # the process below loads its own copy from disk
+        t_naive = save_and_time_naive(args, tokenizer, work / "base", subset)
         if args.device.startswith("cuda"):
-            torch.cuda.empty_cache()
+            torch.cuda.empty_cache()  # the process below loads its own copy from disk
         metrics, t_eval = run_evaluate(args, work, work / "base")
     scored = sum(metrics["sets"][s]["items"] for s in SETS)
     if scored != len(items):

@@ -23,6 +23,11 @@ so):
   per-section breakdown; per-pair rows in `spec_knowledge.parquet`.
 - heldout_loss: mean next-token loss on the active spec's validation shards.
 
+The log-probability evals (value_generalization in logprob mode, spec_knowledge, heldout_loss)
+load each arm in params.yaml `model.dtype` on run.yaml `evaluate.device` (auto: the first GPU when
+torch sees one, else the CPU); sampling runs on `llm.hf_device` or a server. Adapters merged into
+model folders for sampling are removed when the run ends (`training/evals/merged.py`).
+
 Each eval scores an arm only when the arm's model or the eval's inputs changed since a run whose
 results are in `--cache` (`training/evals/results.py`); the log names the arms taken from there
 and ends with the counts. An arm being scored shows items done of the total, items/s and the
@@ -62,7 +67,12 @@ EVALS = {
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--params", type=Path, default=Path("params.yaml"))
-    p.add_argument("--run-config", type=Path, default=Path("run.yaml"), help="run settings")
+    p.add_argument(
+        "--run-config",
+        type=Path,
+        default=Path("run.yaml"),
+        help="run settings (evaluate.device: where the log-probability evals run)",
+    )
     p.add_argument("--base", type=Path, required=True, help="base model folder")
     p.add_argument("--msm", type=Path, required=True, help="MSM adapter (or whole model)")
     p.add_argument("--aft", type=Path, required=True, help="AFT adapter (after MSM)")
