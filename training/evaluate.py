@@ -23,6 +23,11 @@ so):
   per-section breakdown; per-pair rows in `spec_knowledge.parquet`.
 - heldout_loss: mean next-token loss on the active spec's validation shards.
 
+The log-probability evals (value_generalization in logprob mode, spec_knowledge, heldout_loss)
+load each arm in params.yaml `model.dtype` on run.yaml `evaluate.device` (auto: the first GPU when
+torch sees one, else the CPU); sampling runs on `llm.hf_device` or a server. Adapters merged into
+model folders for sampling are removed when the run ends (`training/evals/merged.py`).
+
 Each eval scores an arm only when the arm's model or the eval's inputs changed since a run whose
 results are in `--cache` (`training/evals/results.py`); the log names the arms taken from there
 and ends with the counts. An arm being scored shows items done of the total, items/s and the
@@ -47,6 +52,7 @@ from training.evals import heldout_loss
 from training.evals.agentic_misalignment import run as agentic_misalignment
 from training.evals.arms import Arms
 from training.evals.context import EvalContext
+from training.evals.merged import models_root, sweep
 from training.evals.spec_knowledge import run as spec_knowledge
 from training.evals.value_generalization import run as value_generalization
 
@@ -61,7 +67,12 @@ EVALS = {
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--params", type=Path, default=Path("params.yaml"))
-    p.add_argument("--run-config", type=Path, default=Path("run.yaml"), help="run settings")
+    p.add_argument(
+        "--run-config",
+        type=Path,
+        default=Path("run.yaml"),
+        help="run settings (evaluate.device: where the log-probability evals run)",
+    )
     p.add_argument("--base", type=Path, required=True, help="base model folder")
     p.add_argument("--msm", type=Path, required=True, help="MSM adapter (or whole model)")
     p.add_argument("--aft", type=Path, required=True, help="AFT adapter (after MSM)")
@@ -79,29 +90,39 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     params = load_params(args.params)
+    run_config = load_run_config(args.run_config)
+    arms = Arms(
+        args.base, args.msm, args.aft, args.aft_only, params.model.dtype, run_config.evaluate.device
+    )
     ctx = EvalContext(
-        arms=Arms(args.base, args.msm, args.aft, args.aft_only, params.model.dtype),
+        arms=arms,
         params=params.evaluate,
         spec=params.spec,
         spec_file=args.spec,
         seed=params.train_seed,
         shards=args.shards,
         cache=args.cache,
-        run_config=load_run_config(args.run_config),
+        run_config=run_config,
         out_dir=args.out_dir,
     )
     evaluate(ctx)
 
 
 def evaluate(ctx: EvalContext) -> dict[str, dict]:
-    """Run the selected evals; return their metrics by name."""
+    """Run the selected evals; return their metrics by name. The model folders merged for
+    sampling are removed when it returns or raises (Ctrl-C and SIGTERM included), and what
+    killed runs left is removed first (`training/evals/merged.py`)."""
     ctx.cache.mkdir(parents=True, exist_ok=True)
+    sweep(models_root())
     out = {}
-    for name, module in EVALS.items():
-        if name in ctx.params.evals:
-            out[name] = module.run(ctx)
-        else:
-            module.skip(ctx)
+    try:
+        for name, module in EVALS.items():
+            if name in ctx.params.evals:
+                out[name] = module.run(ctx)
+            else:
+                module.skip(ctx)
+    finally:
+        ctx.arms.close()
     log.info(
         "evaluate: %d results per eval and model scored, %d taken from %s (model and inputs "
         "unchanged)",

@@ -523,9 +523,12 @@ class EvaluateParams:
     """Which evals run; each writes `metrics/<eval>.json` (an eval left out writes a file that
     says so, as DVC expects every declared output)."""
     models: list[Arm]
-    """Which arms are evaluated: base, msm (base + MSM) and aft (base + MSM + AFT)."""
+    """Which arms are evaluated: base, msm (base + MSM), aft (base + MSM + AFT) and aft_only
+    (base + AFT)."""
     batch_size: int
-    """Sequences per forward pass (log-probability scoring, held-out loss)."""
+    """Prompts per forward pass in log-probability scoring, sequences per batch in held-out loss
+    (in fewer rows at once where their logits would be too many). Where they run is run.yaml
+    `evaluate.device`."""
     val_sequences: int
     """heldout_loss: validation sequences of the active spec's shards scored."""
     value_generalization: ValueGeneralizationParams

@@ -52,6 +52,22 @@ class TrainingSettings:
 
 
 @dataclass(frozen=True)
+class EvalSettings:
+    """How `msm evaluate` scores (`run.yaml` `evaluate:`): where, not what."""
+
+    device: str = "auto"
+    """Where the log-probability evals (value_generalization's logprob mode, spec_knowledge,
+    heldout_loss) run their models: auto (the first GPU when torch sees one, else the CPU),
+    cpu, cuda or cuda:N. The precision is params.yaml `model.dtype`, whatever the device.
+    Sampling (generate mode, agentic_misalignment) picks its device with `llm.hf_device`."""
+
+    def __post_init__(self) -> None:
+        d = self.device
+        if not (d in ("auto", "cpu", "cuda") or (d.startswith("cuda:") and d[5:].isdigit())):
+            raise ValueError(f"`device` must be auto, cpu, cuda or cuda:N, got {d!r}")
+
+
+@dataclass(frozen=True)
 class RunConfig:
     expected_output_tokens: int = 1500
     """Expected output tokens per generated document, for cost previews."""
@@ -63,6 +79,8 @@ class RunConfig:
     """How the corpus steps (dedup, quality) run."""
     training: TrainingSettings = field(default_factory=TrainingSettings)
     """How the training stages run."""
+    evaluate: EvalSettings = field(default_factory=EvalSettings)
+    """How `msm evaluate` scores."""
 
     def __post_init__(self) -> None:
         if self.expected_output_tokens <= 0:

@@ -1,13 +1,16 @@
 """The models an eval compares: base, msm (base + MSM), aft (base + MSM + AFT) and aft_only
 (base + AFT, no MSM).
 
-`Arms.load(arm)` gives a torch model for scoring (log-probabilities, losses). `Arms.folder(arm)`
-gives a plain Hugging Face folder for the `hf` generation backend: the base folder itself, a
-fully fine-tuned MSM folder itself, or, for a LoRA adapter, the adapter merged into its base and
-saved under `$MSM_WORK_DIR/eval-models/` (not a DVC output), keyed by the base's and the adapter's
-hashes so that it is built once and rebuilt whenever either changes. `Arms.fingerprint(arm)` is
+`Arms.load(arm)` gives a torch model for scoring (log-probabilities, losses) in `dtype` on
+`device` (run.yaml `evaluate.device`: auto picks the first GPU when torch sees one; the scorers
+move their inputs to the model's device and return CPU floats). `Arms.folder(arm)` gives a plain
+Hugging Face folder for the `hf` generation backend: the base folder itself, a fully fine-tuned
+MSM folder itself, or, for a LoRA adapter, the adapter merged into its base and saved in this
+run's folder under `$MSM_WORK_DIR/eval-models/` (not a DVC output; built once per run, removed
+by `close()` when the run ends: `training/evals/merged.py` says why). `Arms.fingerprint(arm)` is
 the content hash of what `load(arm)` reads, the model's part of an eval result's cache key
-(`training/evals/results.py`).
+(`training/evals/results.py`); the device is not part of it (it changes speed, not what is
+computed, beyond floating-point noise).
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
+
 from llm.backends.hf import folder_model_id
 from pipeline.errors import InputError
-from pipeline.execution.workdir import work_root
 from pipeline.io import MANIFEST, file_checksums, sha256_text, write_json
+from training.evals.merged import RunFolder
 from training.model import is_adapter, load_base, load_tokenizer, load_trained
 
 log = logging.getLogger(__name__)
@@ -36,8 +41,12 @@ class Arms:
     aft_only: Path | None
     """The AFT-only adapter (`models/aft_only`); None where no eval asks for that arm."""
     dtype: str
+    device: str = "auto"
+    """Where `load` puts a model: auto, cpu, cuda or cuda:N (run.yaml `evaluate.device`)."""
     _digests: dict[Path, str] = field(default_factory=dict, compare=False, repr=False)
     """Folder digests, computed once per `Arms` (one `msm evaluate` run)."""
+    _merged: RunFolder = field(default_factory=RunFolder, compare=False, repr=False)
+    """This run's merged model folders (`folder`), removed by `close`."""
 
     def fingerprint(self, arm: str) -> str:
         """sha256 of the dtype and the content of every folder `load(arm)` reads: the base, then
@@ -66,6 +75,7 @@ class Arms:
         return self._digests[folder]
 
     def load(self, arm: str):
+        device = eval_device(self.device)  # a device this machine lacks fails before loading
         if arm == "base":
             model = load_base(self.base, self.dtype)
         elif arm == "msm":
@@ -74,7 +84,7 @@ class Arms:
             model = load_trained(self.base, self._aft_only(), dtype=self.dtype)
         else:
             model = load_trained(self.base, self.msm, self.aft, dtype=self.dtype)
-        return model.eval()
+        return model.to(device).eval()
 
     def folder(self, arm: str) -> Path:
         if arm == "base":
@@ -86,10 +96,14 @@ class Arms:
         h = hashlib.sha256(folder_model_id(under).encode())
         for name, digest in sorted(file_checksums(adapter).items()):
             h.update(f"{name} {digest}\n".encode())
-        out = work_root() / "eval-models" / f"{arm}-{h.hexdigest()[:16]}"
+        out = self._merged.get() / f"{arm}-{h.hexdigest()[:16]}"
         if not (out / MANIFEST).is_file():
             self._merge(arm, out)
         return out
+
+    def close(self) -> None:
+        """Remove the model folders `folder` merged (the run is over)."""
+        self._merged.close()
 
     def _aft_only(self) -> Path:
         if self.aft_only is None:
@@ -108,3 +122,20 @@ class Arms:
         write_json(tmp / MANIFEST, {"source": f"merged {arm}", "files": file_checksums(tmp)})
         shutil.rmtree(out, ignore_errors=True)
         tmp.rename(out)
+
+
+def eval_device(setting: str) -> torch.device:
+    """The device of run.yaml `evaluate.device` on this machine."""
+    if setting == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if setting.startswith("cuda"):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        index = int(setting.partition(":")[2] or 0)
+        if index >= count:
+            raise InputError(
+                f"run.yaml evaluate.device is {setting!r} but torch sees "
+                f"{count or 'no'} CUDA device(s) on this machine: set `evaluate: {{device: auto}}` "
+                "(the GPU when there is one, else the CPU) or `{device: cpu}` in run.yaml, or run "
+                "on a machine with that GPU"
+            )
+    return torch.device(setting)

@@ -25,10 +25,13 @@ from pipeline.errors import ConfigError, InputError
 from training.evals.arms import Arms
 from training.evals.context import EvalContext
 from training.evals.value_generalization import items as vg_items
-from training.evals.value_generalization.items import load_set, resolve
+from training.evals.value_generalization import run as vg_run
+from training.evals.value_generalization.items import Item, ItemSet, load_set, resolve
 from training.evals.value_generalization.prompts import load_prompts, render
+from training.evals.value_generalization.scorer import item_score
 from training.evaluate import evaluate
 from training.model import load_base, load_tokenizer
+from training.progress import Meter
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -114,11 +117,44 @@ def test_logprob_end_to_end(tiny_arms: dict[str, Path], tmp_path: Path) -> None:
     assert (tmp_path / "metrics/value_generalization.json").read_bytes() == first
 
 
+def test_swapping_the_options_gives_the_same_item_score(
+    tiny_arms: dict[str, Path], tmp_path: Path
+) -> None:
+    """The same pair written the other way round (a and b swapped, `aligned` flipped) and scored
+    through the model by the eval's own path gives the same log-probability to each role in
+    each order, so the same order scores and item score."""
+    a, b = "the aged sharp cheddar wheel", "a mild curd"
+    forward = Item(domain="food", a=a, b=b, aligned="a")
+    swapped = Item(domain="food", a=b, b=a, aligned="b")
+    sets = {
+        name: resolve("s", ItemSet(1, "v", "d", "Which do you prefer?", [item]))[0]
+        for name, item in (("forward", forward), ("swapped", swapped))
+    }
+    assert sets["forward"].aligned == sets["swapped"].aligned == a
+    ctx, prompts = _ctx(tiny_arms, tmp_path), load_prompts()[0]
+    model = load_base(tiny_arms["base"]).eval()
+    rows = {}
+    for name, item in sets.items():
+        with Meter(name, 4, "options") as meter:
+            rows[name] = vg_run._logprob_rows(
+                "base", model, tiny_arms["base"], [item], prompts.choice, ctx, meter
+            )
+    keys = ("order", "logp_aligned", "logp_other", "choice", "score")
+    assert [[r[k] for k in keys] for r in rows["forward"]] == [
+        [r[k] for k in keys] for r in rows["swapped"]
+    ]
+    # not a degenerate model: the roles' log-probabilities differ in each order
+    assert all(r["logp_aligned"] != r["logp_other"] for r in rows["forward"])
+    scores = {name: item_score([r["score"] for r in rs]) for name, rs in rows.items()}
+    assert scores["forward"] == scores["swapped"]
+
+
 def test_generate_mode_samples_through_the_llm_layer(
     smollm2: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The msm arm (an adapter) is merged into a model folder under $MSM_WORK_DIR and sampled
-    through the hf backend; its model id is not the base model's."""
+    through the hf backend; its model id is not the base model's, and the merged folder is gone
+    when the run ends."""
     monkeypatch.setenv("MSM_WORK_DIR", str(tmp_path / "work"))
     ctx = _ctx(smollm2, tmp_path, mode="generate", max_items=1, max_tokens=6)
     params = section(
@@ -132,7 +168,8 @@ def test_generate_mode_samples_through_the_llm_layer(
     metrics = json.loads((tmp_path / "metrics/value_generalization.json").read_text())
     assert metrics["mode"] == "generate" and set(metrics["model_ids"]) == {"msm"}
     assert metrics["model_ids"]["msm"] != folder_model_id(smollm2["base"])
-    assert list((tmp_path / "work" / "eval-models").iterdir())
+    assert metrics["model_ids"]["msm"].startswith("msm-")  # the merged folder's name
+    assert list((tmp_path / "work" / "eval-models").iterdir()) == []
     rows = pq.read_table(tmp_path / "metrics/value_generalization.parquet").to_pylist()
     assert len(rows) == 2 * 2 and all(r["reply"] for r in rows)  # items x orders
     for r in rows:  # unparseable replies are counted, never scored
