@@ -32,9 +32,8 @@ import resource
 import subprocess
 import sys
 import tempfile
-import time
 
-from shapes import SHAPES, build_model
+from shapes import SHAPES, build_model, trl_tokens_per_s
 
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 RUNNERS = {
@@ -93,7 +92,6 @@ def chats(n: int, vocab: int, mean_answer: float, max_length: int, seed: int) ->
 def run_one(args, runner: str) -> dict:
     import torch
     from datasets import Dataset
-    from transformers import TrainerCallback
 
     from pipeline.config.params import LoraParams, load_params
     from pipeline.config.run import TrainingSettings
@@ -127,44 +125,28 @@ def run_one(args, runner: str) -> dict:
         use_cache=False,
     )
     model = with_new_lora(model, tp.lora)
-    marks: list[float] = []
-    counts: list[int] = []
-
-    class Clock(TrainerCallback):
-        def on_step_end(self, *a, **k):
-            if cuda:
-                torch.cuda.synchronize()
-            marks.append(time.perf_counter())
-
     with tempfile.TemporaryDirectory() as tmp:
         trainer = sft_trainer(model, tok, data, tp, 0, tmp, speed)
-        inner = trainer.data_collator
-
-        def counting(features):
-            batch = inner(features)
-            mask = batch.get("attention_mask")
-            counts.append(int(mask.sum()) if mask is not None else batch["input_ids"].numel())
-            return batch
-
-        trainer.data_collator = counting
-        trainer.add_callback(Clock())
-        trainer.train()
-    # batch i is consumed by step i (no accumulation); the dataloader may prefetch one more
-    timed = marks[-1] - marks[args.warmup - 1]
-    tokens = sum(counts[args.warmup : args.warmup + args.steps])
+        tokens_per_s = trl_tokens_per_s(trainer, args.warmup, args.steps, cuda, count=_real_tokens)
     peak = (
         torch.cuda.max_memory_allocated() / 2**30
         if cuda
         else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     )
     return {
-        "tokens_per_s": tokens / timed,
+        "tokens_per_s": tokens_per_s,
         "peak_mem_gib": peak,
         "attention": speed.attention,
         "padding_free": speed.padding_free,
         "liger": speed.liger,
         "longest_chat": longest,
     }
+
+
+def _real_tokens(batch: dict) -> int:
+    """A padded batch's attended tokens; a padding-free batch has no mask and no padding."""
+    mask = batch.get("attention_mask")
+    return int(mask.sum()) if mask is not None else batch["input_ids"].numel()
 
 
 def main() -> None:

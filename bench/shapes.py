@@ -69,3 +69,35 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     if cuda:
         torch.cuda.synchronize()
     return result, time.perf_counter() - start
+
+
+def trl_tokens_per_s(
+    trainer, warmup: int, steps: int, cuda: bool, count: Callable[[dict], int]
+) -> float:
+    """Train a trl/transformers `trainer` and return the tokens/s of its steps after `warmup`:
+    `count(batch)` real tokens of each collated batch over the wall time of those `steps`
+    (the GPU synchronized at every step end). Batch i is consumed by step i (no accumulation);
+    the dataloader may prefetch one more, which is not counted."""
+    import torch
+    from transformers import TrainerCallback
+
+    marks: list[float] = []
+    counts: list[int] = []
+
+    class Clock(TrainerCallback):
+        def on_step_end(self, *a, **k):
+            if cuda:
+                torch.cuda.synchronize()
+            marks.append(time.perf_counter())
+
+    inner = trainer.data_collator
+
+    def counting(features):
+        batch = inner(features)
+        counts.append(count(batch))
+        return batch
+
+    trainer.data_collator = counting
+    trainer.add_callback(Clock())
+    trainer.train()
+    return sum(counts[warmup : warmup + steps]) / (marks[-1] - marks[warmup - 1])

@@ -31,7 +31,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from shapes import SHAPES, build_model
+from shapes import SHAPES, build_model, trl_tokens_per_s
 
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -123,7 +123,7 @@ def run_trl(args, docs, device, packing: bool) -> dict:
     from datasets import Dataset
     from peft import LoraConfig
     from tokenizers import Tokenizer, models
-    from transformers import PreTrainedTokenizerFast, TrainerCallback
+    from transformers import PreTrainedTokenizerFast
     from trl import SFTConfig, SFTTrainer
 
     tok = PreTrainedTokenizerFast(
@@ -136,15 +136,6 @@ def run_trl(args, docs, device, packing: bool) -> dict:
     peft = None
     if args.method == "lora":
         peft = LoraConfig(r=64, lora_alpha=128, lora_dropout=0.0, target_modules=TARGETS)
-    marks: list[float] = []
-
-    class Clock(TrainerCallback):
-        def on_step_end(self, *a, **k):
-            if device == "cuda":
-                torch.cuda.synchronize()
-            marks.append(time.perf_counter())
-
-    counts: list[int] = []
     with tempfile.TemporaryDirectory() as tmp:
         config = SFTConfig(
             output_dir=tmp,
@@ -162,26 +153,21 @@ def run_trl(args, docs, device, packing: bool) -> dict:
         trainer = SFTTrainer(
             model=model, args=config, train_dataset=data, processing_class=tok, peft_config=peft
         )
-        inner = trainer.data_collator
-
-        def counting(features):
-            batch = inner(features)
-            mask = batch.get("attention_mask")
-            ids = batch["input_ids"]
-            counts.append(int(mask.sum()) if mask is not None else int((ids != 0).sum()))
-            return batch
-
-        trainer.data_collator = counting
-        trainer.add_callback(Clock())
-        trainer.train()
-    # batch i is consumed by step i (no accumulation); the dataloader may prefetch one more
-    timed = marks[-1] - marks[args.warmup - 1]
-    tokens = sum(counts[args.warmup : args.warmup + args.steps])
+        tokens_per_s = trl_tokens_per_s(
+            trainer, args.warmup, args.steps, device == "cuda", count=_real_tokens
+        )
     return {
-        "tokens_per_s": tokens / timed,
+        "tokens_per_s": tokens_per_s,
         "mfu": None,
         "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else None,
     }
+
+
+def _real_tokens(batch: dict) -> int:
+    """A batch's attended tokens; without a mask, its non-padding ids (pad id 0)."""
+    mask = batch.get("attention_mask")
+    ids = batch["input_ids"]
+    return int(mask.sum()) if mask is not None else int((ids != 0).sum())
 
 
 def one(args) -> None:
