@@ -127,6 +127,15 @@ def _docstrings(source: str) -> list[str]:
     return [d for n in nodes if (d := ast.get_docstring(n, clean=True))]
 
 
+def _file_paragraphs(path: Path) -> list[str]:
+    """The prose paragraphs of a Python file's docstrings; none where it cannot be parsed."""
+    try:
+        docs = _docstrings(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return []
+    return [p for d in docs for p in _prose_paragraphs(d)]
+
+
 def _licence(meta) -> str:
     found = meta.get("License-Expression") or meta.get("License") or ""
     found = found.strip().splitlines()[0] if found.strip() else ""
@@ -149,12 +158,7 @@ def source_files() -> list[tuple[str, str, str, list[str]]]:
             out.append((name, version, licence, paragraphs))
         files = sorted(str(f) for f in dist.files or [] if str(f).endswith(".py"))
         for rel in files:
-            path = Path(dist.locate_file(rel))
-            try:
-                docs = _docstrings(path.read_text(encoding="utf-8"))
-            except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
-                continue
-            paragraphs = [p for d in docs for p in _prose_paragraphs(d)]
+            paragraphs = _file_paragraphs(Path(dist.locate_file(rel)))
             if paragraphs:
                 out.append((name, version, licence, paragraphs))
     import sysconfig
@@ -164,11 +168,7 @@ def source_files() -> list[tuple[str, str, str, list[str]]]:
         parts = path.relative_to(stdlib).parts
         if parts[0] in ("site-packages", "test", "idlelib", "lib2to3") or "tests" in parts:
             continue
-        try:
-            docs = _docstrings(path.read_text(encoding="utf-8"))
-        except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
-            continue
-        paragraphs = [p for d in docs for p in _prose_paragraphs(d)]
+        paragraphs = _file_paragraphs(path)
         if paragraphs:
             out.append(("python-stdlib", sys.version.split()[0], "PSF-2.0", paragraphs))
     import pydoc_data.topics
