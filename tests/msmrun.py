@@ -1,12 +1,15 @@
 """`msm_in(cwd, *args)`: the real `msm` command run in a subprocess from a folder of the test's
 choosing (a temp folder laid out like the repository), so that paths read from its `dvc.yaml`
-resolve there."""
+resolve there; `msm_started` / `finished` for a run a test kills midway, and
+`local_run_config` for a paid run against the local server."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
+
+import yaml
 
 
 def msm_in(cwd: Path, *args: str | Path, code: str = "") -> subprocess.CompletedProcess:
@@ -42,3 +45,22 @@ def finished(proc: subprocess.Popen, timeout: float = 180) -> tuple[int, str]:
     """Wait for a started `msm`: its exit code and its stdout + stderr."""
     out, err = proc.communicate(timeout=timeout)
     return proc.returncode, out + err
+
+
+def local_run_config(root: Path, url: str, model: str, **llm: object) -> Path:
+    """`root/run.yaml` for a paid run against the local server at `url`: `model`'s price, four
+    requests at a time, fast timeouts and retries; `llm` adds or replaces llm settings."""
+    run = {
+        "prices": {"anthropic": {model: {"input_per_mtok": 3, "output_per_mtok": 15}}},
+        "llm": {
+            "concurrency": 4,
+            "timeout_s": 5.0,
+            "backoff_s": 0.01,
+            "backoff_max_s": 0.05,
+            "anthropic_base_url": url,
+            **llm,
+        },
+    }
+    path = root / "run.yaml"
+    path.write_text(yaml.safe_dump(run))
+    return path

@@ -16,8 +16,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-import yaml
-from msmrun import finished, msm_started
+from msmrun import finished, local_run_config, msm_started
 from testprofile import write_params
 
 from fakes.localserver import LocalAPIServer
@@ -45,19 +44,7 @@ def project(root: Path, spec: Path, url: str) -> Path:
         },
     }
     write_params(root / "params.yaml", **params)
-    run = {
-        "prices": {"anthropic": {MODEL: {"input_per_mtok": 3, "output_per_mtok": 15}}},
-        "llm": {
-            "concurrency": 4,
-            "timeout_s": 5.0,
-            "backoff_s": 0.01,
-            "backoff_max_s": 0.05,
-            "batch_purposes": ["document"],
-            "batch_poll_s": 0.05,
-            "anthropic_base_url": url,
-        },
-    }
-    (root / "run.yaml").write_text(yaml.safe_dump(run))
+    local_run_config(root, url, MODEL, batch_purposes=["document"], batch_poll_s=0.05)
     return root
 
 

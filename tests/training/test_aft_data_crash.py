@@ -10,8 +10,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-import yaml
-from msmrun import finished, msm_started
+from msmrun import finished, local_run_config, msm_started
 from test_aft_data import spec_file
 from test_aft_data_api import SPEC_BUILD
 from testprofile import write_params
@@ -32,18 +31,7 @@ def project(root: Path, url: str) -> Path:
         "spec_build": {**SPEC_BUILD, "model": MODEL, "max_spend_usd": 5.0},
     }
     write_params(root / "params.yaml", aft_data=aft_data)
-    run = {
-        "prices": {"anthropic": {MODEL: {"input_per_mtok": 3, "output_per_mtok": 15}}},
-        "llm": {
-            "concurrency": 4,
-            "timeout_s": 5.0,
-            "backoff_s": 0.01,
-            "backoff_max_s": 0.05,
-            "batch_purposes": [],
-            "anthropic_base_url": url,
-        },
-    }
-    (root / "run.yaml").write_text(yaml.safe_dump(run))
+    local_run_config(root, url, MODEL, batch_purposes=[])
     return root
 
 
