@@ -24,6 +24,7 @@ import numpy as np
 
 _WORD = re.compile(r"\w+")
 _WORD_CHAR = re.compile(r"\w")
+_NOT_WORD_RUN = re.compile(r"\W+")
 _BMP = 0x10000
 M1 = np.uint64(0xBF58476D1CE4E5B9)
 M2 = np.uint64(0x94D049BB133111EB)
@@ -40,9 +41,11 @@ _WORD_BYTES = _IS_WORD.astype(np.uint8).tobytes()  # a `bytes.translate` table: 
 @functools.cache
 def _word_table() -> np.ndarray:
     """True for the code points below 0x10000 that `\\w` matches (from the regex itself)."""
-    everything = "".join(map(chr, range(_BMP)))
-    table = np.zeros(_BMP, dtype=bool)
-    table[np.fromiter((m.start() for m in _WORD_CHAR.finditer(everything)), dtype=np.int64)] = True
+    points = np.arange(_BMP, dtype=np.uint32)
+    points[0xD800:0xE000] = 0x20  # surrogates (not `\w`) cannot be decoded: spaces instead
+    table = np.ones(_BMP, dtype=bool)
+    for run in _NOT_WORD_RUN.finditer(points.tobytes().decode("utf-32-le")):
+        table[run.start() : run.end()] = False
     return table
 
 
@@ -136,4 +139,4 @@ def word_hashes(texts: Sequence[str]) -> Words:
         h[sel] = mix(h[sel] + GOLDEN ^ (windows[starts[sel] + k] & mask))
         k += 8
         sel = sel[length[sel] > k]
-    return Words(hashes=mix(h), offsets=offsets, lengths=chars)
+    return Words(hashes=h, offsets=offsets, lengths=chars)

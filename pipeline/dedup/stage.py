@@ -27,7 +27,7 @@ from pipeline.execution.parquet import check_documents, read_column, write_parti
 from pipeline.execution.run import run_step
 from pipeline.execution.settings import ExecutorSettings, load_executor
 from pipeline.execution.workdir import work_dir
-from pipeline.io import MANIFEST, atomic_dir, write_json
+from pipeline.io import MANIFEST, atomic_dir, write_json, write_text
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,8 @@ def dedup(
     run_step("dedup cluster", [step], 1, clusters, executor)
 
     decisions = np.load(clusters / "decisions.npy")
-    report = json.loads((clusters / "clusters.json").read_text(encoding="utf-8"))
+    report_text = (clusters / "clusters.json").read_text(encoding="utf-8")
+    report = json.loads(report_text)
     reasons = [REASONS.get(d) for d in decisions.tolist()]
     stats = {
         "documents_in": rows,
@@ -78,7 +79,7 @@ def dedup(
     }
     with atomic_dir(out) as tmp:
         write_partition(src, reasons, tmp / "documents.parquet", tmp / "rejects.parquet", rows)
-        write_json(tmp / "clusters.json", report)
+        write_text(tmp / "clusters.json", report_text)
         write_json(tmp / MANIFEST, {"params": to_dict(dp), **stats})
     work.remove()
     log.info("dedup: %d -> %d documents (%s)", rows, stats["documents_out"], stats["dropped"])

@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.arrays import distinct
 from pipeline.execution.arrow import bool_array, empty_table, int64_array, string_array
 from pipeline.record import REJECT_SCHEMA, SCHEMA, cast_to, check_columns, unreadable
 
@@ -117,7 +118,7 @@ class DocumentWriter:
 def take_column(path: Path, rows: np.ndarray, column: str) -> dict[int, str]:
     """The values of one column at the given rows, reading only the row groups that hold them."""
     f = pq.ParquetFile(path)
-    rows = np.unique(rows)
+    rows = distinct(rows)
     out: dict[int, str] = {}
     lo = 0
     for g in range(f.metadata.num_row_groups):

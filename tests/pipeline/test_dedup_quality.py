@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,9 +11,11 @@ import pytest
 from testprofile import section
 
 from fakes.corpus import jaccard, labelled_corpus
+from pipeline.arrays import distinct
 from pipeline.dedup import minhash as mh
 from pipeline.dedup.stage import dedup
 from pipeline.record import REJECT_SCHEMA, read_documents
+from pipeline.text import _word_table
 
 DP = section("dedup")
 
@@ -125,6 +128,26 @@ def test_unicode_words_match_the_reference() -> None:
         one_by_one = [mh.word_hashes([w]).hashes.tolist() for w in words]
         assert got.hashes[lo:hi].tolist() == [h[0] for h in one_by_one]
         assert mh.word_hashes([" ".join(words)]).hashes.tolist() == got.hashes[lo:hi].tolist()
+
+
+def test_the_word_table_is_the_regex() -> None:
+    # the non-ASCII splitter's table of `\\w` code points, built from runs of `\\W`
+    want = [re.match(r"\w", chr(c)) is not None for c in range(0x10000)]
+    assert _word_table().tolist() == want
+
+
+def test_exact_keys_see_order_count_and_boundaries() -> None:
+    texts = ["a b c", "b a c", "a b c c", "a b", "ab c", "", "A b  c!", "c"]
+    keys = mh.text_keys(mh.word_hashes(texts))
+    assert (keys[6] == keys[0]).all()
+    distinct_keys = {tuple(k) for k in keys[[0, 1, 2, 3, 4, 5, 7]].tolist()}
+    assert len(distinct_keys) == 7
+
+
+def test_distinct_is_numpys_unique() -> None:
+    values = np.random.default_rng(0).integers(0, 50, size=(40, 2))
+    for v in (values, values[:1], values[:0], values[:, 0]):
+        assert distinct(v).tolist() == np.unique(v).tolist()
 
 
 def test_exact_keys_and_chunking(monkeypatch: pytest.MonkeyPatch) -> None:
