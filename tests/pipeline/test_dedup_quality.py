@@ -131,7 +131,7 @@ def test_unicode_words_match_the_reference() -> None:
 
 
 def test_the_word_table_is_the_regex() -> None:
-    # the non-ASCII splitter's table of `\\w` code points, built from runs of `\\W`
+    # the non-ASCII splitter's table of `\w` code points, built from runs of `\W`
     want = [re.match(r"\w", chr(c)) is not None for c in range(0x10000)]
     assert _word_table().tolist() == want
 
