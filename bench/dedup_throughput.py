@@ -34,6 +34,9 @@ Tools:
   composition as the corpus);
 - rensa stock: `RMinHashDeduplicator(threshold=0.7, num_perm=128, use_lsh=True).add_pairs` on
   whitespace tokens (its README's recipe), on the peer subsample;
+- rensa's two recipes as a process: `bench/rensa_dedup.py` (a script from the documents file
+  to the kept documents and the clusters, start-up and Parquet included) on all N documents,
+  and on one document (its fixed cost), next to `msm dedup` as a process;
 - rensa MinHash + LSH: one `RMinHash(128)` per document over its word 5-gram shingles, inserted
   into `RMinHashLSH(0.7, 128, 16 bands)`, every document queried and candidates kept on estimated
   Jaccard >= 0.7 (the datasketch recipe with rensa's objects), on the peer subsample;
@@ -178,6 +181,24 @@ def run_process(texts: list[str], tmp: Path) -> tuple[list[list[int]], float]:
     return stage_groups(folder / "out", texts, ids), wall if os.environ.get(
         "BENCH_CLOCK"
     ) == "wall" else cpu
+
+
+def run_peer_process(recipe: str, texts: list[str], tmp: Path) -> tuple[list[list[int]], float]:
+    """`bench/rensa_dedup.py` (rensa's recipe as a script) in a fresh interpreter on the same
+    documents file as `msm dedup`: its CPU (or wall) seconds, start-up and Parquet included."""
+    folder = tmp / f"rensa-{recipe}-{len(texts)}"
+    write_stage_input(texts, folder / "in" / "documents.parquet")
+    script = Path(__file__).with_name("rensa_dedup.py")
+    cmd = [sys.executable, str(script), str(folder / "in" / "documents.parquet")]
+    cmd += [str(folder / "out"), "--recipe", recipe]
+    before, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), check=False)
+    wall, after = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    if proc.returncode:
+        raise SystemExit(f"rensa_dedup.py failed:\n{proc.stderr[-3000:]}")
+    groups = json.loads((folder / "out" / "clusters.json").read_text())
+    return groups, wall if os.environ.get("BENCH_CLOCK") == "wall" else cpu
 
 
 def run_previous(texts: list[str]) -> list[list[int]]:
@@ -483,6 +504,19 @@ def main() -> None:
         _, fixed = run_process(texts[:1], Path(tmp))
         name = "ours, msm dedup process, 1 document"
         print(f"{name:40s} {1:8,d} {'':34s} ({args.clock} {fixed:.2f} s: the fixed cost)")
+        processes = {"ours": results["ours, msm dedup process"]}
+        for recipe, label in (("lsh", "rensa MinHash + LSH"), ("stock", "rensa stock")):
+            groups, seconds = run_peer_process(recipe, texts, Path(tmp))
+            rec, false = quality(groups, pairs, jac)
+            processes[label] = len(texts) / seconds
+            name = f"{label}, process"
+            print(
+                f"{name:40s} {len(texts):8,d} {processes[label]:9,.0f} {rec:7.4f} {false:7.4f}  "
+                f"({args.clock} {seconds:.2f} s)"
+            )
+            _, one = run_peer_process(recipe, texts[:1], Path(tmp))
+            name = f"{label}, process, 1 document"
+            print(f"{name:40s} {1:8,d} {'':34s} ({args.clock} {one:.2f} s: the fixed cost)")
         for name, tool, tx, pp, jj in runs:
             r = child(tool, tx, Path(tmp))
             rec, false = quality(r["groups"], pp, jj)
@@ -517,6 +551,11 @@ def main() -> None:
             print(
                 f"ratio ours/{name.split(' (')[0]}: {ours_sub / results[name]:.1f}x in-process, "
                 f"{process_sub / results[name]:.1f}x as the msm dedup process (same docs)"
+            )
+        for label in ("rensa MinHash + LSH", "rensa stock"):
+            print(
+                f"ratio ours/{label}, both as processes (all {len(texts):,} docs): "
+                f"{processes['ours'] / processes[label]:.1f}x"
             )
         mem = []
         for n in args.memory_n:

@@ -240,9 +240,7 @@ def render(c: CardInputs) -> str:
             ],
         ),
         "",
-        f"Tokens after the quality filter: {_num(stats['quality']['tokens_out'])} "
-        f"(token budget {_num(stats['quality']['token_budget'])}, "
-        f"shortfall {_num(stats['quality']['token_shortfall'])}).",
+        _budget_line(stats["quality"]),
         "",
         "## Document types",
         "",
@@ -292,3 +290,13 @@ def render(c: CardInputs) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _budget_line(quality: dict) -> str:
+    if quality.get("tokens_out") is None:  # no budget: the quality stage counts no tokens
+        return "No token budget (`quality.max_tokens: 0`): every document that passed is packed."
+    return (
+        f"Tokens after the quality filter: {_num(quality['tokens_out'])} "
+        f"(token budget {_num(quality['token_budget'])}, "
+        f"shortfall {_num(quality['token_shortfall'])})."
+    )

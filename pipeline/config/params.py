@@ -146,7 +146,8 @@ class QualityParams:
     document (Gopher's, one of an eighth; bench/README.md, "Precision of the filters on real
     prose")."""
     max_tokens: int
-    """Token budget per spec (0: keep everything); reached by deterministic subsampling."""
+    """Token budget per spec (0: keep everything); reached by deterministic subsampling. Only
+    under a budget does the quality stage tokenize (its `tokens_out`; else null)."""
 
     def __post_init__(self) -> None:
         positive("min_words", self.min_words)

@@ -2,7 +2,8 @@
 
 The budget (`quality.max_tokens`, counted with the experiment's tokenizer) is reached by a
 deterministic subsample: documents ordered by a hash of (seed, id), kept until the budget is full.
-A spec below budget keeps everything and reports the shortfall.
+A spec below budget keeps everything and reports the shortfall. Without a budget
+(`max_tokens: 0`) no token is counted here (`tokens_out` is null): `pack` counts them.
 
 The filters and token counts run as a datatrove step per shard (`pipeline.quality.steps`) on the
 executor of `run.yaml` `executor:` (local, Ray or Slurm), in a work folder keyed by the input,
@@ -120,7 +121,10 @@ def quality(
         "documents_in": rows,
         "documents_out": rows - len(reasons),
         "dropped": dict(sorted(Counter(reasons.values()).items())),
-        "tokens_out": sum(n for i, n in tokens.items() if i not in reasons),
+        # counted under a budget only (`pipeline.quality.steps`); else `pack` counts them
+        "tokens_out": sum(n for i, n in tokens.items() if i not in reasons)
+        if qp.max_tokens
+        else None,
         "token_budget": qp.max_tokens,
         "token_shortfall": shortfall,
     }

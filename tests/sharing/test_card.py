@@ -14,6 +14,8 @@ import pytest
 import yaml
 from tinyrepo import CORPUS, SPEC, clone, digest, dvc, env, msm, run, stages_run
 
+from pipeline.card import _budget_line
+
 pytestmark = pytest.mark.slow
 
 
@@ -37,7 +39,8 @@ def test_card_figures_are_the_metrics(built: Path) -> None:
     for split, s in pack.items():
         row = f"| {split} | {s['documents']:,} | {s['sequences']:,} | {s['tokens']:,} |"
         assert row in card
-    assert f"Tokens after the quality filter: {quality['tokens_out']:,}" in card
+    assert quality.get("tokens_out") is None  # no budget in the test params: not counted
+    assert "No token budget (`quality.max_tokens: 0`)" in card
     meta = front_matter(card)
     assert meta["license"] == "unknown"  # the spec states none
     manifest = json.loads((built / CORPUS / "generate" / "manifest.json").read_text())
@@ -187,3 +190,10 @@ def test_card_stage_names_a_missing_input(built: Path, tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "nowhere/manifest.json: missing" in done.stderr
     assert not (tmp_path / "README.md").exists()
+
+
+def test_the_card_states_a_token_budget_with_its_count() -> None:
+    stats = {"tokens_out": 12345, "token_budget": 20000, "token_shortfall": 7655}
+    line = _budget_line(stats)
+    assert line == "Tokens after the quality filter: 12,345 (token budget 20,000, shortfall 7,655)."
+    assert _budget_line({**stats, "tokens_out": None}).startswith("No token budget")
