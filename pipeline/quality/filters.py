@@ -267,7 +267,18 @@ def _unrendered(text: str) -> bool:
 
 
 def _hinted(lower: str, hints: Hints) -> bool:
-    return any(all(any(s in lower for s in group) for group in alt) for alt in hints)
+    """Some alternative has every group of it present (one of the group's substrings): plain
+    loops, as generator expressions cost more than the substring tests themselves."""
+    for alt in hints:
+        for group in alt:
+            for s in group:
+                if s in lower:
+                    break
+            else:
+                break  # this group is absent: the next alternative
+        else:
+            return True
+    return False
 
 
 @Filter

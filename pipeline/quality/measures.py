@@ -36,11 +36,13 @@ _BMP = 0x10000
 @functools.cache
 def _class_table() -> np.ndarray:
     """Class bits of every code point below 0x10000, from the regular expressions themselves."""
-    everything = "".join(map(chr, range(_BMP)))
+    points = np.arange(_BMP, dtype=np.uint32)
+    points[0xD800:0xE000] = 0  # surrogates cannot be decoded: U+0000 is in their classes (symbol)
+    everything = points.tobytes().decode("utf-32-le")
     table = np.zeros(_BMP, dtype=np.uint8)
     for bit, pattern in _CLASSES:
-        hits = np.fromiter((m.start() for m in pattern.finditer(everything)), dtype=np.int64)
-        table[hits] |= bit
+        for run in re.finditer(f"(?:{pattern.pattern})+", everything):
+            table[run.start() : run.end()] |= bit
     return table
 
 
@@ -68,43 +70,40 @@ class CharStats:
 def char_stats(texts: Sequence[str]) -> CharStats:
     n = len(texts)
     length = np.fromiter(map(len, texts), dtype=np.int64, count=n)
-    if not n:
-        z = np.zeros(0, dtype=np.int64)
-        return CharStats(length, z, z, z, z)
-    # one space between documents: no `\S+` word crosses a document boundary
-    cps = np.frombuffer(" ".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    start = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(length + 1, out=start[1:])
-    end = start[:-1] + length
-    start = start[:-1]
-    if not len(cps):
+    if not length.any():
         z = np.zeros(n, dtype=np.int64)
         return CharStats(length, z, z, z, z)
+    # a space after every document: no `\S+` word crosses a document boundary, and document
+    # i's counts are sums over [start[i], start[i + 1]), where the space adds nothing
+    text = " ".join(texts) + " "
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    start = np.zeros(n, dtype=np.int64)
+    np.cumsum(length[:-1] + 1, out=start[1:])
     cls = _classify(cps)
     nonspace = (cls & SPACE) == 0
     begins = nonspace.copy()
     begins[1:] &= ~nonspace[:-1]
-    word_id = np.cumsum(begins) - 1  # the `\S+` word each character belongs to
-    total_words = int(word_id[-1]) + 1
-    first_word = np.zeros(n + 1, dtype=np.int64)
-    first_word[:-1] = np.searchsorted(np.flatnonzero(begins), start)
-    first_word[-1] = total_words
-    has_letter = np.zeros(total_words + 1, dtype=np.int64)
-    has_letter[word_id[(cls & LETTER) != 0] + 1] = 1
-    alpha = np.cumsum(has_letter)
+    words = _per_document(begins, start)
+    # a word has a letter when the most of its letter flags, from its start to the next word's
+    # (whitespace between them has no letter), is 1; per document, over its words
+    first = np.flatnonzero(begins)
+    letters = np.maximum.reduceat(((cls & LETTER) != 0).view(np.uint8), first)
+    by_word = np.zeros(len(first) + 1, dtype=np.int64)
+    np.cumsum(letters, out=by_word[1:])
+    bounds = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(words, out=bounds[1:])
     return CharStats(
         length=length,
-        words=np.diff(first_word),
-        word_chars=_count_in(nonspace, start, end),
-        alpha_words=alpha[first_word[1:]] - alpha[first_word[:-1]],
-        symbols=_count_in((cls & SYMBOL_BIT) != 0, start, end),
+        words=words,
+        word_chars=_per_document(nonspace, start),
+        alpha_words=by_word[bounds[1:]] - by_word[bounds[:-1]],
+        symbols=_per_document((cls & SYMBOL_BIT) != 0, start),
     )
 
 
-def _count_in(mask: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    cum = np.zeros(len(mask) + 1, dtype=np.int64)
-    np.cumsum(mask, out=cum[1:])
-    return cum[end] - cum[start]
+def _per_document(mask: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """How many of each document's characters the mask holds (one pass, no per-character sum)."""
+    return np.add.reduceat(mask.view(np.uint8), start, dtype=np.int64)
 
 
 @functools.cache

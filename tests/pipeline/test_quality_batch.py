@@ -16,7 +16,7 @@ from fakes.corpus import ENGLISH_HEAD, labelled_corpus
 from pipeline.config.params import QualityParams
 from pipeline.quality import filters
 from pipeline.quality.filters import Context, first_reasons
-from pipeline.quality.measures import ALPHA, SYMBOL, WORD, char_stats
+from pipeline.quality.measures import _CLASSES, ALPHA, SYMBOL, WORD, _class_table, char_stats
 
 QP = section("quality")
 CTX = Context(model_name="Claude")
@@ -125,6 +125,14 @@ def test_char_stats_match_the_regexes() -> None:
         assert s.word_chars[i] == sum(map(len, words))
         assert s.alpha_words[i] == sum(1 for w in words if ALPHA.search(w))
         assert s.symbols[i] == len(SYMBOL.findall(t))
+
+
+def test_the_class_table_is_the_regexes() -> None:
+    # every code point below 0x10000 in the classes of the filters' own patterns
+    table = _class_table()
+    for bit, pattern in _CLASSES:
+        want = [pattern.match(chr(c)) is not None for c in range(0x10000)]
+        assert ((table & bit) != 0).tolist() == want, pattern.pattern
 
 
 # Case-insensitive variants of the letters: i and s also match İ, ı and ſ.
