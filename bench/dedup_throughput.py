@@ -165,40 +165,37 @@ def run_stage(texts: list[str]) -> tuple[list[list[int]], float, float, float]:
     return groups, seconds, base, peak
 
 
+def timed_process(cmd: list[str], what: str) -> float:
+    """Run a command to the end in a fresh interpreter: its CPU seconds (user + system, with
+    its children), or its wall seconds with `--clock wall`."""
+    before, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), check=False)
+    wall, after = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode:
+        raise SystemExit(f"{what} failed:\n{proc.stderr[-3000:]}")
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall if os.environ.get("BENCH_CLOCK") == "wall" else cpu
+
+
 def run_process(texts: list[str], tmp: Path) -> tuple[list[list[int]], float]:
-    """`msm dedup` in a fresh interpreter, as the pipeline runs it: wall time of the process."""
+    """`msm dedup` in a fresh interpreter, as the pipeline runs it, start-up included."""
     folder = tmp / f"process-{len(texts)}"
     ids = write_stage_input(texts, folder / "in" / "documents.parquet")
     msm = Path(sys.executable).with_name("msm")
     cmd = [str(msm), "dedup", "--input", str(folder / "in"), "--out", str(folder / "out")]
-    cmd += ["--stats", str(folder / "stats.json")]
-    before, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), check=False)
-    wall, after = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-    if proc.returncode:
-        raise SystemExit(f"msm dedup failed:\n{proc.stderr[-3000:]}")
-    return stage_groups(folder / "out", texts, ids), wall if os.environ.get(
-        "BENCH_CLOCK"
-    ) == "wall" else cpu
+    seconds = timed_process([*cmd, "--stats", str(folder / "stats.json")], "msm dedup")
+    return stage_groups(folder / "out", texts, ids), seconds
 
 
 def run_peer_process(recipe: str, texts: list[str], tmp: Path) -> tuple[list[list[int]], float]:
     """`bench/rensa_dedup.py` (rensa's recipe as a script) in a fresh interpreter on the same
-    documents file as `msm dedup`: its CPU (or wall) seconds, start-up and Parquet included."""
+    documents file as `msm dedup`, start-up and Parquet included."""
     folder = tmp / f"rensa-{recipe}-{len(texts)}"
     write_stage_input(texts, folder / "in" / "documents.parquet")
     script = Path(__file__).with_name("rensa_dedup.py")
     cmd = [sys.executable, str(script), str(folder / "in" / "documents.parquet")]
-    cmd += [str(folder / "out"), "--recipe", recipe]
-    before, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), check=False)
-    wall, after = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-    if proc.returncode:
-        raise SystemExit(f"rensa_dedup.py failed:\n{proc.stderr[-3000:]}")
-    groups = json.loads((folder / "out" / "clusters.json").read_text())
-    return groups, wall if os.environ.get("BENCH_CLOCK") == "wall" else cpu
+    seconds = timed_process([*cmd, str(folder / "out"), "--recipe", recipe], "rensa_dedup.py")
+    return json.loads((folder / "out" / "clusters.json").read_text()), seconds
 
 
 def run_previous(texts: list[str]) -> list[list[int]]:
