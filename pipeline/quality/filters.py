@@ -101,30 +101,54 @@ is are was were be been being has have had do does did will would can could shou
 shall its their his her our your my this these those such"""
 _DANGLING = frozenset(_DANGLING_WORDS.split())
 _OPEN_ENDS = frozenset(",;([{-–—/&")
-# Substrings that every match of an alternative contains, in the lowercased text: when no
-# alternative's groups are all present, the (slow, case-insensitive) search cannot match and is
-# skipped. Only characters whose case-insensitive matches all lowercase to themselves appear
-# (never i or s, which also match İ, ı and ſ).
+# The literal words of each alternative of `_META` and `_REFUSAL`, which every match contains
+# in the folded text (`_folded`): when no alternative's groups are all present, the (slow,
+# case-insensitive) search cannot match and is skipped. Each alternative's first group is a
+# phrase that ordinary prose seldom holds, so a document costs a few substring scans.
 Hints = tuple[tuple[tuple[str, ...], ...], ...]
 _META_HINTS: Hints = (
     (
-        ("here ",),
+        ("here is ",),
         tuple(
-            f"{d} {n}"  # the noun's first letters (never the s of "story")
+            f"here is {d} {n}"
             for d in ("the", "a", "your")
-            for n in ("document", "art", "memo", "po")
+            for n in ("document", "article", "memo", "post", "story")
         ),
     ),
-    (("here ",), ("tory",)),
-    (("language model",),),
-    (("hope th",),),
-    (("! here",),),
+    (("as an ai language model",),),
+    (("i hope this ",), ("i hope this document", "i hope this helps")),
+    (("certainly! here",),),
 )
 _REFUSAL_HINTS: Hints = (
-    (("canno", "can'", "can’"), ("t help", "t a", "t wr", "t create"), (" w",)),
-    (("orry, but ",),),
-    ((" am unable to ",),),
+    (
+        ("i can",),
+        tuple(
+            f"i can{x}t {v} with"
+            for x in ("no", "'", "’")
+            for v in ("help", "assist", "write", "create")
+        ),
+    ),
+    (("m sorry, but i can",),),
+    (
+        ("i am unable to ",),
+        ("i am unable to help", "i am unable to write", "i am unable to comply"),
+    ),
 )
+# What else the patterns' IGNORECASE letters match, lowercased, to the letter they stand for:
+# i also matches İ (lowercase: i + U+0307) and ı, s also matches ſ.
+_FOLDS = (("\u0307", ""), ("ı", "i"), ("ſ", "s"))
+
+
+def _folded(text: str) -> str:
+    """The text lowercased, with the case-insensitive variants of i and s made plain letters:
+    every match of `_META` or `_REFUSAL` holds its alternative's words as they are spelled.
+    Dropping U+0307 everywhere can only join characters, never hide a hint."""
+    lower = text.lower()
+    if not lower.isascii():
+        for a, b in _FOLDS:
+            if a in lower:
+                lower = lower.replace(a, b)
+    return lower
 
 
 @dataclass(frozen=True)
@@ -236,7 +260,7 @@ def _artifact(text: str) -> str | None:
         return "leaked_markup"
     if ("{" in text or "[" in text or "TODO" in text) and _unrendered(text):
         return "unrendered_placeholder"
-    lower = text.lower()
+    lower = _folded(text)
     if _hinted(lower, _META_HINTS) and _META.search(text):
         return "meta_commentary"
     if _hinted(lower, _REFUSAL_HINTS) and _REFUSAL.search(text):
