@@ -18,7 +18,10 @@ Three sets of documents, the same for both tools:
   are.
 
 Times are CPU seconds of this process (`time.process_time`, steady when other work shares the
-machine; one thread).
+machine; one thread). On the real prose, `msm quality` also runs as a user runs it: a fresh
+interpreter per run on a documents file of those texts (`--spec`, whose model is Claude, and the
+`--tokenizer` folder of `make repro`), on all of them and on one (its fixed cost); CPU seconds
+of the process, start-up and Parquet included.
 
 Precision on real prose: each filter's drop rate on the real documents, every filter on every
 document (not only on what earlier filters kept), `off_spec` left out. The corpus leaves out
@@ -38,6 +41,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -92,6 +96,27 @@ def compare(name: str, texts: list[str], peer_docs: int) -> None:
     print(f"keep/drop agreement on the subsample: {agree:.1%} (ours has more checks)")
 
 
+def process(texts: list[str], spec: Path, tokenizer: Path) -> None:
+    """`msm quality` as a user runs it (a fresh interpreter: start-up, Parquet in and out, every
+    filter, no token budget), on `texts` and on one document (the fixed cost)."""
+    from dedup_throughput import timed_process, write_stage_input
+
+    if not (tokenizer / "tokenizer.json").is_file():
+        print(f"msm quality as a process skipped: no {tokenizer}/tokenizer.json (`make repro`)")
+        return
+    msm = str(Path(sys.executable).with_name("msm"))
+    with tempfile.TemporaryDirectory() as tmp:
+        for docs in (texts, texts[:1]):
+            folder = Path(tmp) / str(len(docs))
+            write_stage_input(docs, folder / "in" / "documents.parquet")
+            cmd = [msm, "quality", "--spec", str(spec), "--tokenizer", str(tokenizer)]
+            cmd += ["--input", str(folder / "in"), "--out", str(folder / "out")]
+            seconds = timed_process([*cmd, "--stats", str(folder / "stats.json")], "msm quality")
+            name = "msm quality, process" + ("" if len(docs) > 1 else ", 1 document")
+            rate = f"{len(docs) / seconds:>10,.0f}" if len(docs) > 1 else f"{'':>10}"
+            print(f"{name:<46}{len(docs):>8,}{rate}  (cpu {seconds:.2f} s)")
+
+
 def precision(texts: list[str]) -> None:
     """Each filter's drop rate on `texts`, every filter on every document."""
     import numpy as np
@@ -124,6 +149,8 @@ def main() -> None:
     ap.add_argument(
         "--real-dir", type=Path, default=Path(".msm/bench/real_prose"), help="real-prose cache"
     )
+    ap.add_argument("--spec", type=Path, default=Path("specs/general.md"), help="names Claude")
+    ap.add_argument("--tokenizer", type=Path, default=Path("models/base"), help="for the process")
     args = ap.parse_args()
     paths = sorted(args.corpora.glob("*/quality/documents.parquet"))
     if paths:
@@ -141,7 +168,9 @@ def main() -> None:
     corpus = load_or_build(args.real_dir, n=DEFAULT_N)
     copies = {b for _, b in corpus.pairs}
     real = [t for i, t in enumerate(corpus.texts) if i not in copies]
-    compare("real (the model's name prepended)", ["Claude\n" + t for t in real], args.peer_docs)
+    named = ["Claude\n" + t for t in real]
+    compare("real (the model's name prepended)", named, args.peer_docs)
+    process(named, args.spec, args.tokenizer)
     precision(real)
 
 
