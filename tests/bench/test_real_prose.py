@@ -92,13 +92,16 @@ def test_rst_keeps_prose_and_leaves_out_code_tables_and_titles(bench) -> None:
     ]
 
 
-def test_rst_grid_table_and_doctest_are_left_out(bench) -> None:
+def test_rst_grid_table_field_list_and_doctest_are_left_out(bench) -> None:
     text = """\
 +------------------+---------------------------------------------+
 | option           | what the option does to the running server  |
 +==================+=============================================+
 | ``--reload``     | restarts the server when a source file changes |
 +------------------+---------------------------------------------+
+
+:Category: Structural Elements of the document tree
+:Parent: the document element and every section element below it
 
 A doctest shows the call and what it returns in the interpreter:
 
@@ -158,7 +161,8 @@ def test_pins_are_checked_with_their_line(bench, tmp_path: Path) -> None:
     good = "a" * 64
     pins = tmp_path / "pins.txt"
     pins.write_text(
-        f"# a comment\nfoo==1.0 --hash=sha256:{good}  # licence: MIT\nbar==2.1 --hash=sha256:{good}\n"
+        f"# a comment\nfoo==1.0 --hash=sha256:{good}  # licence: MIT\n"
+        f"bar==2.1 --hash=sha256:{good}\n"
     )
     assert bench["prose_sdists"].pins(pins) == [
         ("foo", "1.0", good, "MIT"),
