@@ -27,7 +27,7 @@ PINS = Path(__file__).with_name("prose-sources.txt")
 _PIN = re.compile(r"^([A-Za-z0-9][\w.-]*)==([\w.!+-]+)\s+--hash=sha256:([0-9a-f]{64})\s*$")
 DOC_FOLDERS = frozenset({"doc", "docs", "Doc", "documentation"})
 _SKIP_FOLDERS = frozenset(
-    {"locale", "locales", "translations", "_build", "_static", "_templates", "html", "_sources"}
+    {"locale", "locales", "translations", "_build", "_static", "_templates", "_sources"}
 )
 _SKIP_FILES = re.compile(r"(requirements[\w.-]*|robots|CMakeLists|LICEN[CS]E[\w.-]*)\.txt$", re.I)
 # A source whose doc folder lies elsewhere (Mercurial's help topics).

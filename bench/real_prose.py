@@ -6,7 +6,7 @@
 The benchmarks (`dedup_throughput.py`, `quality_throughput.py`, `pack_throughput.py` with
 `--corpus real`) build it on first use into that folder and reuse it while the settings, the
 installed package versions and the pinned sdists are the same. The first build downloads the
-sdists pinned in `bench/prose-sources.txt` into .msm/bench/sdists with pip (~110 MB, checked
+sdists pinned in `bench/prose-sources.txt` into .msm/bench/sdists with pip (~300 MB, checked
 against their sha256); after that it builds offline.
 
 Sources, each under its project's licence, which `sources.json` lists with its version and the

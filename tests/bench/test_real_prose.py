@@ -186,6 +186,8 @@ def test_the_shipped_pins_parse(bench) -> None:
         ("proj-1.0/docs/index.md", "proj", True),
         ("proj-1.0/docs/requirements.txt", "proj", False),
         ("proj-1.0/docs/locale/fr/index.rst", "proj", False),
+        ("proj-1.0/docs/html/_sources/index.rst.txt", "proj", False),
+        ("pip-26.3/docs/html/getting-started.md", "pip", True),
         ("proj-1.0/src/proj/notes.rst", "proj", False),
         ("proj-1.0/README.rst", "proj", False),
         ("mercurial-7.2.4/mercurial/helptext/config.txt", "mercurial", True),
