@@ -1,7 +1,7 @@
 """Near-duplicate dedup throughput and quality of `pipeline.dedup` next to peer tools, one core.
 
     taskset -c 0 python bench/dedup_throughput.py --n 100000              # synthetic
-    taskset -c 0 python bench/dedup_throughput.py --corpus real --peer-n 10000   # real prose
+    taskset -c 0 python bench/dedup_throughput.py --corpus real --peer-n 20000   # real prose
 
 Builds one labelled corpus and runs every tool on the same documents, each in its own child
 process so that peak memory is its own (peak RSS, and "+MiB": peak over the RSS after loading the
@@ -11,9 +11,10 @@ when other work shares the machine) or by wall seconds (`--clock wall`, on an id
 
 - `--corpus synthetic` (`fakes.corpus.labelled_corpus`): N documents of ~400 words, 10% of them
   edited copies of another document with pair Jaccard spread over 0.1-1, deterministic by --seed;
-- `--corpus real` (`bench/real_prose.py`): 7,000 documents of 300-500 words of real English
-  technical prose (the installed packages' documentation), 10% labelled edited copies the same
-  way; built once into --real-dir.
+- `--corpus real` (`bench/real_prose.py`): 20,000 documents of 300-500 words of real English
+  technical prose (the installed packages' docstrings and the documentation of the sdists pinned
+  in `bench/prose-sources.txt`), 10% labelled edited copies the same way; built once into
+  --real-dir (the sdists downloaded once into .msm/bench/sdists).
 
 Tools:
 

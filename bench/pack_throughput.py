@@ -5,8 +5,9 @@
 
 `--corpus corpora` (the default) reads the documents of every built corpus
 (`corpora/*/quality/documents.parquet`, so run `make repro` first) and repeats them --repeat
-times; `--corpus real` takes the real-prose corpus (`bench/real_prose.py`: 7,000 documents of
-300-500 words of the installed packages' documentation, built once into --real-dir) and
+times; `--corpus real` takes the real-prose corpus (`bench/real_prose.py`: 20,000 documents of
+300-500 words of the installed packages' docstrings and pinned sdists' documentation, built once
+into --real-dir) and
 `--corpus synthetic` --n synthetic documents of ~400 words (`fakes.corpus.labelled_corpus`).
 Then it times on the same data in the same run:
 1. `tokenizers` `encode_batch` with the base tokenizer (the peer figure), and `encode_batch_fast`

