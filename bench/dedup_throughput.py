@@ -20,9 +20,9 @@ Tools:
 
 - ours, `msm dedup` process: the stage as the pipeline runs it (`msm dedup --input ... --out
   ...` in a fresh interpreter, Parquet in and out, datatrove steps on the default local
-  executor), wall time of the whole process, start-up included; and the same on a one-document
-  input (the fixed cost: interpreter, imports, executor, writing outputs);
-
+  executor), CPU (or wall) seconds of the whole process, start-up included, the median of 3
+  runs; and the same on a one-document input (the fixed cost: interpreter, imports, executor,
+  writing outputs);
 - ours: exact keys, MinHash-LSH band keys and exact-Jaccard verification (what `msm dedup` runs
   between reading and writing Parquet), on all N documents and on the peer subsample;
 - ours, full stage: `pipeline.dedup.stage.dedup` with Parquet in and out, on all N documents
@@ -37,7 +37,7 @@ Tools:
   whitespace tokens (its README's recipe), on the peer subsample;
 - rensa's two recipes as a process: `bench/rensa_dedup.py` (a script from the documents file
   to the kept documents and the clusters, start-up and Parquet included) on all N documents,
-  and on one document (its fixed cost), next to `msm dedup` as a process;
+  and on one document (its fixed cost), next to `msm dedup` as a process (median of 3 runs);
 - rensa MinHash + LSH: one `RMinHash(128)` per document over its word 5-gram shingles, inserted
   into `RMinHashLSH(0.7, 128, 16 bands)`, every document queried and candidates kept on estimated
   Jaccard >= 0.7 (the datasketch recipe with rensa's objects), on the peer subsample;
@@ -166,16 +166,26 @@ def run_stage(texts: list[str]) -> tuple[list[list[int]], float, float, float]:
     return groups, seconds, base, peak
 
 
+REPEAT = 3
+"""Runs of each process measurement; the median counts. The first run after its input file was
+written often pays 0.3-0.4 s more system time (the kernel still settling the new file's pages),
+which a stage reading an earlier stage's output does not."""
+
+
 def timed_process(cmd: list[str], what: str) -> float:
-    """Run a command to the end in a fresh interpreter: its CPU seconds (user + system, with
-    its children), or its wall seconds with `--clock wall`."""
-    before, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), check=False)
-    wall, after = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode:
-        raise SystemExit(f"{what} failed:\n{proc.stderr[-3000:]}")
-    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-    return wall if os.environ.get("BENCH_CLOCK") == "wall" else cpu
+    """Run a command to the end in a fresh interpreter, `REPEAT` times: the median of its CPU
+    seconds (user + system, with its children), or of its wall seconds with `--clock wall`."""
+    os.sync()
+    runs = []
+    for _ in range(REPEAT):
+        before, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), check=False)
+        wall, after = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
+        if proc.returncode:
+            raise SystemExit(f"{what} failed:\n{proc.stderr[-3000:]}")
+        cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        runs.append(wall if os.environ.get("BENCH_CLOCK") == "wall" else cpu)
+    return float(np.median(runs))
 
 
 def run_process(texts: list[str], tmp: Path) -> tuple[list[list[int]], float]:
