@@ -23,6 +23,7 @@ Tools:
   executor), CPU (or wall) seconds of the whole process, start-up included, the median of 3
   runs; and the same on a one-document input (the fixed cost: interpreter, imports, executor,
   writing outputs);
+
 - ours: exact keys, MinHash-LSH band keys and exact-Jaccard verification (what `msm dedup` runs
   between reading and writing Parquet), on all N documents and on the peer subsample;
 - ours, full stage: `pipeline.dedup.stage.dedup` with Parquet in and out, on all N documents
