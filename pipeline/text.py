@@ -24,8 +24,8 @@ import numpy as np
 
 _WORD = re.compile(r"\w+")
 _WORD_CHAR = re.compile(r"\w")
-_NOT_WORD_RUN = re.compile(r"\W+")
 _BMP = 0x10000
+_SURROGATES = slice(0xD800, 0xE000)
 M1 = np.uint64(0xBF58476D1CE4E5B9)
 M2 = np.uint64(0x94D049BB133111EB)
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -38,15 +38,23 @@ _IS_WORD[128:] = True  # only `\w` characters are left non-ASCII (`word_characte
 _WORD_BYTES = _IS_WORD.astype(np.uint8).tobytes()  # a `bytes.translate` table: 1 in a word
 
 
+def code_points_matching(pattern: re.Pattern[str]) -> np.ndarray:
+    """True for each code point below 0x10000 that the one-character `pattern` matches, from the
+    regex itself: runs of matches over all of them in one string (fast), the surrogates (which
+    no string can hold decoded) one by one."""
+    points = np.arange(_BMP, dtype=np.uint32)
+    points[_SURROGATES] = 0
+    table = np.zeros(_BMP, dtype=bool)
+    for run in re.finditer(f"(?:{pattern.pattern})+", points.tobytes().decode("utf-32-le")):
+        table[run.start() : run.end()] = True
+    table[_SURROGATES] = [pattern.match(chr(c)) is not None for c in range(0xD800, 0xE000)]
+    return table
+
+
 @functools.cache
 def _word_table() -> np.ndarray:
-    """True for the code points below 0x10000 that `\\w` matches (from the regex itself)."""
-    points = np.arange(_BMP, dtype=np.uint32)
-    points[0xD800:0xE000] = 0x20  # surrogates (not `\w`) cannot be decoded: spaces instead
-    table = np.ones(_BMP, dtype=bool)
-    for run in _NOT_WORD_RUN.finditer(points.tobytes().decode("utf-32-le")):
-        table[run.start() : run.end()] = False
-    return table
+    """True for the code points below 0x10000 that `\\w` matches."""
+    return code_points_matching(_WORD_CHAR)
 
 
 def word_characters(texts: Sequence[str]) -> list[bytes]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.text import Words, word_hashes
+from pipeline.text import Words, code_points_matching, word_hashes
 
 WORD = re.compile(r"\S+")
 ALPHA = re.compile(r"[^\W\d_]")
@@ -36,13 +36,9 @@ _BMP = 0x10000
 @functools.cache
 def _class_table() -> np.ndarray:
     """Class bits of every code point below 0x10000, from the regular expressions themselves."""
-    points = np.arange(_BMP, dtype=np.uint32)
-    points[0xD800:0xE000] = 0  # surrogates cannot be decoded: U+0000 is in their classes (symbol)
-    everything = points.tobytes().decode("utf-32-le")
     table = np.zeros(_BMP, dtype=np.uint8)
     for bit, pattern in _CLASSES:
-        for run in re.finditer(f"(?:{pattern.pattern})+", everything):
-            table[run.start() : run.end()] |= bit
+        table[code_points_matching(pattern)] |= bit
     return table
 
 
