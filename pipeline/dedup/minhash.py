@@ -39,8 +39,8 @@ stay in the CPU's caches and are reused by the allocator. 4096 (arrays of ~14 MB
 for each, faulted in by the kernel) took 1.8x the CPU time on the real-prose corpus."""
 PAIR_BLOCK = 4096
 SHIFTED = True
-_SALT = np.uint64(0x51AF7D3C9E2B4A61)
 """Also band on half-band-shifted windows of the signature (see `band_keys`)."""
+_SALT = np.uint64(0x51AF7D3C9E2B4A61)
 
 # distinct odd multipliers for the positions inside a shingle
 _POS = np.array(
