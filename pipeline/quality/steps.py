@@ -11,6 +11,7 @@ corpus anyway, and counting would take ~4x the time of every filter together on 
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from pathlib import Path
 
@@ -59,8 +60,12 @@ class FilterStep(PipelineStep):
             texts = table.column("text").to_pylist()
             found = first_reasons(texts, self.params, ctx)
             passing = [t for t, r in zip(texts, found, strict=True) if r is None]
-            counts = iter(self._token_counts(passing) if self.params.max_tokens else [])
-            tokens.extend(next(counts, 0) if r is None else 0 for r in found)
+            counts = (
+                iter(self._token_counts(passing))
+                if self.params.max_tokens
+                else itertools.repeat(0)  # no budget: nothing to count
+            )
+            tokens.extend(next(counts) if r is None else 0 for r in found)
             reasons.extend(found)
         for reason, n in sorted(Counter(r or "kept" for r in reasons).items()):
             self.stat_update(reason, value=n)
